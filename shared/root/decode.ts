@@ -1,0 +1,543 @@
+// Turning one basket's uncompressed bytes into columnar contents.
+//
+// A branch is decoded by a BasketDecoder chosen once per branch
+// (see interpretation.ts). The common PHYSLITE shapes have bulk fast paths:
+//   fixed-size entries   → one conversion loop over the whole basket
+//   split members        → one loop; counts from the entry byte offsets
+//   vector<number>       → per entry: check the header, bulk-convert its values
+// Everything else runs a reader compiled from the type tree. Every entry must
+// end exactly where the basket's entry offsets say: a type that does not match
+// the bytes is an error, never wrong values.
+
+import { RootError } from './errors';
+import { allocate, DTYPE_SIZE, type Content, type Dtype, type NumericArray } from './content';
+import type { TypeNode } from './types';
+
+const BYTE_COUNT_MASK = 0x40000000;
+const MEMBERWISE = 0x4000;
+
+export interface BasketData {
+  /** Entry data (the part before the entry-offset table). */
+  data: Uint8Array;
+  /** Start of each entry in `data`, plus the end (entries+1 values), or null when entries are fixed-size. */
+  offsets: Int32Array | null;
+  entries: number;
+}
+
+export interface BasketDecoder {
+  /** For messages: what the decoder expects. */
+  readonly description: string;
+  decode(b: BasketData): Content;
+}
+
+function corrupt(detail: string): RootError {
+  return new RootError('CORRUPT', detail);
+}
+
+function viewOf(a: Uint8Array): DataView {
+  return new DataView(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** Converts n big-endian values at `pos` into `out[o…]` (native order). */
+export function readBulk(dtype: Dtype, view: DataView, pos: number, n: number, out: NumericArray, o: number, double32 = false): void {
+  switch (dtype) {
+    case 'float32': {
+      const a = out as Float32Array;
+      for (let i = 0; i < n; i++) a[o + i] = view.getFloat32(pos + 4 * i);
+      return;
+    }
+    case 'float64': {
+      const a = out as Float64Array;
+      if (double32) for (let i = 0; i < n; i++) a[o + i] = view.getFloat32(pos + 4 * i);
+      else for (let i = 0; i < n; i++) a[o + i] = view.getFloat64(pos + 8 * i);
+      return;
+    }
+    case 'int32': {
+      const a = out as Int32Array;
+      for (let i = 0; i < n; i++) a[o + i] = view.getInt32(pos + 4 * i);
+      return;
+    }
+    case 'uint32': {
+      const a = out as Uint32Array;
+      for (let i = 0; i < n; i++) a[o + i] = view.getUint32(pos + 4 * i);
+      return;
+    }
+    case 'int16': {
+      const a = out as Int16Array;
+      for (let i = 0; i < n; i++) a[o + i] = view.getInt16(pos + 2 * i);
+      return;
+    }
+    case 'uint16': {
+      const a = out as Uint16Array;
+      for (let i = 0; i < n; i++) a[o + i] = view.getUint16(pos + 2 * i);
+      return;
+    }
+    case 'int8': {
+      const a = out as Int8Array;
+      for (let i = 0; i < n; i++) a[o + i] = view.getInt8(pos + i);
+      return;
+    }
+    case 'uint8': {
+      const a = out as Uint8Array;
+      for (let i = 0; i < n; i++) a[o + i] = view.getUint8(pos + i);
+      return;
+    }
+    case 'bool': {
+      const a = out as Uint8Array;
+      for (let i = 0; i < n; i++) a[o + i] = view.getUint8(pos + i) !== 0 ? 1 : 0;
+      return;
+    }
+    case 'int64': {
+      const a = out as BigInt64Array;
+      for (let i = 0; i < n; i++) a[o + i] = view.getBigInt64(pos + 8 * i);
+      return;
+    }
+    case 'uint64': {
+      const a = out as BigUint64Array;
+      for (let i = 0; i < n; i++) a[o + i] = view.getBigUint64(pos + 8 * i);
+      return;
+    }
+  }
+}
+
+/** Bytes per stored value (Double32_t without a range is stored as a float). */
+function storedSize(t: { dtype: Dtype; double32?: boolean }): number {
+  return t.double32 ? 4 : DTYPE_SIZE[t.dtype];
+}
+
+// ---------------------------------------------------------------------------
+// Fast paths
+
+/** Fixed-size entries of `perEntry` primitive values each (scalars, fixed arrays), no headers. */
+export class FixedPrimitiveDecoder implements BasketDecoder {
+  readonly description: string;
+  constructor(
+    readonly dtype: Dtype,
+    readonly perEntry: number,
+    readonly double32 = false,
+  ) {
+    this.description = perEntry === 1 ? dtype : `${dtype}[${perEntry}]`;
+  }
+  decode(b: BasketData): Content {
+    const size = this.double32 ? 4 : DTYPE_SIZE[this.dtype];
+    const n = b.entries * this.perEntry;
+    if (b.offsets) {
+      // fixed-size data may still carry an offset table; it must agree
+      const expected = size * this.perEntry;
+      for (let i = 0; i < b.entries; i++) {
+        if (b.offsets[i + 1]! - b.offsets[i]! !== expected) throw corrupt(`entry ${i} has ${b.offsets[i + 1]! - b.offsets[i]!} bytes, expected ${expected} for ${this.description}`);
+      }
+    }
+    if (n * size > b.data.length) throw corrupt(`basket holds ${b.data.length} bytes, too few for ${b.entries} entries of ${this.description}`);
+    const values = allocate(this.dtype, n);
+    readBulk(this.dtype, viewOf(b.data), b.offsets ? b.offsets[0]! : 0, n, values, 0, this.double32);
+    const numeric: Content = { kind: 'numeric', dtype: this.dtype, values };
+    return this.perEntry === 1 ? numeric : { kind: 'fixed', size: this.perEntry, content: numeric };
+  }
+}
+
+/**
+ * Variable-length arrays of primitives stored back to back with no per-entry
+ * header (members of split collections, `x[n]` leaves): counts come from the
+ * entry byte offsets.
+ */
+export class JaggedPrimitiveDecoder implements BasketDecoder {
+  readonly description: string;
+  constructor(
+    readonly dtype: Dtype,
+    readonly inner = 1,
+    readonly double32 = false,
+  ) {
+    this.description = `${dtype}${inner > 1 ? `[${inner}]` : ''}[n]`;
+  }
+  decode(b: BasketData): Content {
+    if (!b.offsets) throw corrupt(`a variable-length ${this.description} basket has no entry offsets`);
+    const size = (this.double32 ? 4 : DTYPE_SIZE[this.dtype]) * this.inner;
+    const start = b.offsets[0]!;
+    const total = b.offsets[b.entries]! - start;
+    if (total % size !== 0) throw corrupt(`${total} bytes are not a whole number of ${this.description} items`);
+    const offsets = new Int32Array(b.entries + 1);
+    for (let i = 0; i < b.entries; i++) {
+      const len = b.offsets[i + 1]! - b.offsets[i]!;
+      if (len < 0 || len % size !== 0) throw corrupt(`entry ${i} has ${len} bytes, not a whole number of ${size}-byte items`);
+      offsets[i + 1] = offsets[i]! + len / size;
+    }
+    const n = (total / size) * this.inner;
+    const values = allocate(this.dtype, n);
+    readBulk(this.dtype, viewOf(b.data), start, n, values, 0, this.double32);
+    const numeric: Content = { kind: 'numeric', dtype: this.dtype, values };
+    return { kind: 'list', offsets, content: this.inner > 1 ? { kind: 'fixed', size: this.inner, content: numeric } : numeric };
+  }
+}
+
+/** vector<number> written as an object per entry: byte count + version, size, values. */
+export class VectorPrimitiveDecoder implements BasketDecoder {
+  readonly description: string;
+  constructor(
+    readonly dtype: Dtype,
+    readonly double32 = false,
+  ) {
+    this.description = `vector<${dtype}>`;
+  }
+  decode(b: BasketData): Content {
+    if (!b.offsets) throw corrupt(`a ${this.description} basket has no entry offsets`);
+    const size = this.double32 ? 4 : DTYPE_SIZE[this.dtype];
+    const view = viewOf(b.data);
+    const offsets = new Int32Array(b.entries + 1);
+    // first pass: validate headers and count values, so values are allocated once
+    for (let i = 0; i < b.entries; i++) {
+      const p = b.offsets[i]!;
+      const len = b.offsets[i + 1]! - p;
+      if (len < 10) throw corrupt(`entry ${i} has ${len} bytes, too short for a ${this.description}`);
+      const bc = view.getUint32(p);
+      if (!(bc & BYTE_COUNT_MASK) || (bc & ~BYTE_COUNT_MASK) !== len - 4) throw corrupt(`entry ${i}: byte count ${bc & ~BYTE_COUNT_MASK} does not match its ${len}-byte slot`);
+      if (view.getUint16(p + 4) & MEMBERWISE) throw new RootError('UNSUPPORTED', `memberwise-streamed ${this.description}`);
+      const n = view.getInt32(p + 6);
+      if (n < 0 || 10 + n * size !== len) throw corrupt(`entry ${i}: ${n} values of ${size} bytes do not fill its ${len}-byte slot`);
+      offsets[i + 1] = offsets[i]! + n;
+    }
+    const values = allocate(this.dtype, offsets[b.entries]!);
+    for (let i = 0; i < b.entries; i++) {
+      readBulk(this.dtype, view, b.offsets[i]! + 10, offsets[i + 1]! - offsets[i]!, values, offsets[i]!, this.double32);
+    }
+    return { kind: 'list', offsets, content: { kind: 'numeric', dtype: this.dtype, values } };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Generic path: readers compiled from a type tree, appending into builders.
+
+interface Builder {
+  build(): Content;
+}
+
+class NumericBuilder implements Builder {
+  values: NumericArray;
+  n = 0;
+  constructor(readonly dtype: Dtype) {
+    this.values = allocate(dtype, 64);
+  }
+  reserve(k: number): void {
+    if (this.n + k <= this.values.length) return;
+    let cap = this.values.length * 2;
+    while (cap < this.n + k) cap *= 2;
+    const next = allocate(this.dtype, cap);
+    (next as Uint8Array).set(this.values as Uint8Array);
+    this.values = next;
+  }
+  build(): Content {
+    return { kind: 'numeric', dtype: this.dtype, values: this.values.subarray(0, this.n) };
+  }
+}
+
+class OffsetsBuilder {
+  a = new Int32Array(64);
+  n = 1;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const next = new Int32Array(this.a.length * 2);
+      next.set(this.a);
+      this.a = next;
+    }
+    this.a[this.n++] = v;
+  }
+  get last(): number {
+    return this.a[this.n - 1]!;
+  }
+  build(): Int32Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
+class ListBuilder implements Builder {
+  offsets = new OffsetsBuilder();
+  constructor(readonly child: Builder) {}
+  build(): Content {
+    return { kind: 'list', offsets: this.offsets.build(), content: this.child.build() };
+  }
+}
+
+class FixedBuilder implements Builder {
+  constructor(
+    readonly size: number,
+    readonly child: Builder,
+  ) {}
+  build(): Content {
+    return { kind: 'fixed', size: this.size, content: this.child.build() };
+  }
+}
+
+class StringBuilder implements Builder {
+  offsets = new OffsetsBuilder();
+  bytes = new Uint8Array(256);
+  push(src: Uint8Array, start: number, len: number): void {
+    const at = this.offsets.last;
+    if (at + len > this.bytes.length) {
+      let cap = this.bytes.length * 2;
+      while (cap < at + len) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.bytes.subarray(0, at));
+      this.bytes = next;
+    }
+    this.bytes.set(src.subarray(start, start + len), at);
+    this.offsets.push(at + len);
+  }
+  build(): Content {
+    const offsets = this.offsets.build();
+    return { kind: 'string', offsets, bytes: this.bytes.slice(0, offsets[offsets.length - 1]!) };
+  }
+}
+
+class RecordBuilder implements Builder {
+  length = 0;
+  constructor(readonly fields: { name: string; builder: Builder }[]) {}
+  build(): Content {
+    return { kind: 'record', length: this.length, fields: this.fields.map((f) => ({ name: f.name, content: f.builder.build() })) };
+  }
+}
+
+interface Input {
+  view: DataView;
+  bytes: Uint8Array;
+  end: number;
+}
+
+/** Reads one value at pos, appends it to the builder, returns the new position. */
+type Reader = (input: Input, pos: number) => number;
+
+function need(input: Input, pos: number, n: number, what: string): void {
+  if (n < 0 || pos + n > input.end) throw corrupt(`${what} needs ${n} bytes at ${pos} but the entry ends at ${input.end}`);
+}
+
+/** Reads a byte count + version header; returns [position after header, end of object]. */
+function readHeader(input: Input, pos: number, what: string): [number, number] {
+  need(input, pos, 6, `${what} header`);
+  const bc = input.view.getUint32(pos);
+  if (!(bc & BYTE_COUNT_MASK)) throw corrupt(`${what} has no byte count at ${pos}`);
+  const end = pos + 4 + (bc & ~BYTE_COUNT_MASK);
+  if (end > input.end) throw corrupt(`${what} byte count runs past its entry`);
+  const version = input.view.getUint16(pos + 4);
+  if (version & MEMBERWISE) throw new RootError('UNSUPPORTED', `memberwise-streamed ${what}`);
+  // version 0: a foreign class (no ClassDef) identified by its 4-byte checksum instead
+  if (version === 0) {
+    need(input, pos + 6, 4, `${what} checksum`);
+    return [pos + 10, end];
+  }
+  return [pos + 6, end];
+}
+
+interface Compiled {
+  builder: Builder;
+  read: Reader;
+}
+
+/**
+ * Compiles a reader for a type. `header` says whether the value is written
+ * with a byte count + version (top-level objects, class members that are STL
+ * containers or objects, objects inside containers); nested containers inside
+ * containers and primitives carry none.
+ */
+export function compileType(t: TypeNode, header: boolean): Compiled {
+  switch (t.kind) {
+    case 'primitive': {
+      const b = new NumericBuilder(t.dtype);
+      const size = storedSize(t);
+      const d32 = !!t.double32;
+      return {
+        builder: b,
+        read: (input, pos) => {
+          need(input, pos, size, t.dtype);
+          b.reserve(1);
+          readBulk(t.dtype, input.view, pos, 1, b.values, b.n, d32);
+          b.n++;
+          return pos + size;
+        },
+      };
+    }
+    case 'string': {
+      const b = new StringBuilder();
+      return {
+        builder: b,
+        read: (input, pos) => {
+          let end = -1;
+          if (header) [pos, end] = readHeader(input, pos, 'string');
+          need(input, pos, 1, 'string length');
+          let len = input.view.getUint8(pos);
+          pos += 1;
+          if (len === 255) {
+            need(input, pos, 4, 'string length');
+            len = input.view.getInt32(pos);
+            pos += 4;
+          }
+          need(input, pos, len, 'string');
+          b.push(input.bytes, pos, len);
+          pos += len;
+          if (end >= 0 && pos !== end) throw corrupt(`string ends at ${pos}, its byte count says ${end}`);
+          return pos;
+        },
+      };
+    }
+    case 'array': {
+      const inner = compileType(t.item, false);
+      const b = new FixedBuilder(t.size, inner.builder);
+      return {
+        builder: b,
+        read: (input, pos) => {
+          for (let i = 0; i < t.size; i++) pos = inner.read(input, pos);
+          return pos;
+        },
+      };
+    }
+    case 'vector': {
+      const item = t.item;
+      if (item.kind === 'primitive') {
+        const child = new NumericBuilder(item.dtype);
+        const b = new ListBuilder(child);
+        const size = storedSize(item);
+        const d32 = !!item.double32;
+        return {
+          builder: b,
+          read: (input, pos) => {
+            let end = -1;
+            if (header) [pos, end] = readHeader(input, pos, 'vector');
+            need(input, pos, 4, 'vector size');
+            const n = input.view.getInt32(pos);
+            pos += 4;
+            need(input, pos, n * size, `vector of ${n}`);
+            child.reserve(n);
+            readBulk(item.dtype, input.view, pos, n, child.values, child.n, d32);
+            child.n += n;
+            pos += n * size;
+            b.offsets.push(child.n);
+            if (end >= 0 && pos !== end) throw corrupt(`vector ends at ${pos}, its byte count says ${end}`);
+            return pos;
+          },
+        };
+      }
+      // objects inside a container carry their own header; containers and strings do not
+      const inner = compileType(item, item.kind === 'record');
+      const b = new ListBuilder(inner.builder);
+      let count = 0;
+      return {
+        builder: b,
+        read: (input, pos) => {
+          let end = -1;
+          if (header) [pos, end] = readHeader(input, pos, 'vector');
+          need(input, pos, 4, 'vector size');
+          const n = input.view.getInt32(pos);
+          pos += 4;
+          if (n < 0 || n > input.end - pos) throw corrupt(`vector claims ${n} elements in ${input.end - pos} bytes`);
+          for (let i = 0; i < n; i++) pos = inner.read(input, pos);
+          count += n;
+          b.offsets.push(count);
+          if (end >= 0 && pos !== end) throw corrupt(`vector ends at ${pos}, its byte count says ${end}`);
+          return pos;
+        },
+      };
+    }
+    case 'record': {
+      // Base classes are streamed first, each as an object with its own header;
+      // their members appear as fields of this record.
+      const parts: { name: string; compiled: Compiled; header: boolean }[] = [];
+      const bases: Compiled[] = [];
+      const fieldBuilders: { name: string; builder: Builder }[] = [];
+      for (const base of t.bases) {
+        const c = compileType(base, true);
+        bases.push(c);
+        for (const f of (c.builder as RecordBuilder).fields) fieldBuilders.push(f);
+      }
+      for (const f of t.fields) {
+        const memberHeader = f.type.kind === 'vector' || f.type.kind === 'record';
+        const c = compileType(f.type, memberHeader);
+        parts.push({ name: f.name, compiled: c, header: memberHeader });
+        fieldBuilders.push({ name: f.name, builder: c.builder });
+      }
+      const b = new RecordBuilder(fieldBuilders);
+      return {
+        builder: b,
+        read: (input, pos) => {
+          let end = -1;
+          if (header) [pos, end] = readHeader(input, pos, t.className);
+          for (let i = 0; i < bases.length; i++) {
+            pos = bases[i]!.read(input, pos);
+          }
+          for (const p of parts) pos = p.compiled.read(input, pos);
+          b.length++;
+          if (end >= 0 && pos !== end) throw corrupt(`${t.className} ends at ${pos}, its byte count says ${end}`);
+          return pos;
+        },
+      };
+    }
+  }
+}
+
+/** Decodes each entry with a compiled reader; each entry must end at its offset. */
+export class GenericDecoder implements BasketDecoder {
+  readonly description: string;
+  constructor(
+    readonly type: TypeNode,
+    readonly header: boolean,
+    description: string,
+  ) {
+    this.description = description;
+  }
+  decode(b: BasketData): Content {
+    const compiled = compileType(this.type, this.header);
+    const view = viewOf(b.data);
+    const input: Input = { view, bytes: b.data, end: 0 };
+    if (!b.offsets) {
+      // fixed-size entries: read them back to back
+      input.end = b.data.length;
+      let pos = 0;
+      for (let i = 0; i < b.entries; i++) pos = compiled.read(input, pos);
+      return compiled.builder.build();
+    }
+    for (let i = 0; i < b.entries; i++) {
+      const start = b.offsets[i]!;
+      input.end = b.offsets[i + 1]!;
+      const pos = compiled.read(input, start);
+      if (pos !== input.end) throw corrupt(`entry ${i} decoded as ${this.description} uses ${pos - start} of its ${input.end - start} bytes`);
+    }
+    return compiled.builder.build();
+  }
+}
+
+/**
+ * Split-collection members (`coll.member` with fType 31/41) whose members are
+ * not primitives: each entry is a run of items with no per-entry header,
+ * the count of items is not stored in the entry, so it needs the parent's
+ * counts: we decode items until the entry's bytes are used up.
+ */
+export class JaggedGenericDecoder implements BasketDecoder {
+  readonly description: string;
+  constructor(
+    readonly item: TypeNode,
+    readonly itemHeader: boolean,
+    description: string,
+    readonly entryHeader = false,
+  ) {
+    this.description = description;
+  }
+  decode(b: BasketData): Content {
+    if (!b.offsets) throw corrupt(`a variable-length ${this.description} basket has no entry offsets`);
+    const compiled = compileType(this.item, this.itemHeader);
+    const list = new ListBuilder(compiled.builder);
+    const input: Input = { view: viewOf(b.data), bytes: b.data, end: 0 };
+    let count = 0;
+    for (let i = 0; i < b.entries; i++) {
+      let pos = b.offsets[i]!;
+      input.end = b.offsets[i + 1]!;
+      if (this.entryHeader && input.end > pos) {
+        const [next, end] = readHeader(input, pos, this.description);
+        if (end !== input.end) throw corrupt(`entry ${i}: byte count ends at ${end}, the entry at ${input.end}`);
+        pos = next;
+      }
+      while (pos < input.end) {
+        pos = compiled.read(input, pos);
+        count++;
+      }
+      list.offsets.push(count);
+    }
+    return list.build();
+  }
+}

@@ -1,0 +1,193 @@
+// Choosing how to decode a branch: from its ROOT class, leaves, fType and
+// fStreamerType, and (for members of split classes) the file's streamer infos.
+
+import { RootError, type ErrorContext } from './errors';
+import type { Dtype } from './content';
+import {
+  FixedPrimitiveDecoder,
+  GenericDecoder,
+  JaggedGenericDecoder,
+  JaggedPrimitiveDecoder,
+  VectorPrimitiveDecoder,
+  type BasketDecoder,
+} from './decode';
+import { findMember } from './streamers';
+import type { Branch, LeafInfo, Tree } from './tree';
+import { dtypeOfCode, elementType, resolveTypeName, typeNodeName, type TypeNode, type TypeResolver } from './types';
+
+export interface Interpretation {
+  /** A C++-like type name for people (`inspect`). */
+  typeName: string;
+  decoder: BasketDecoder;
+}
+
+/**
+ * A branch whose values are assembled from its sub-branches: a split
+ * `vector<ElementLink<…>>` is read as list(record{m_persKey, m_persIndex}).
+ */
+export interface SplitCollection {
+  typeName: string;
+  members: { name: string; branch: Branch }[];
+}
+
+const LEAF_DTYPES: Record<string, [Dtype, Dtype]> = {
+  TLeafB: ['int8', 'uint8'],
+  TLeafS: ['int16', 'uint16'],
+  TLeafI: ['int32', 'uint32'],
+  TLeafL: ['int64', 'uint64'],
+  TLeafG: ['int64', 'uint64'],
+  TLeafF: ['float32', 'float32'],
+  TLeafD: ['float64', 'float64'],
+  TLeafO: ['bool', 'bool'],
+};
+
+function unsupported(ctx: ErrorContext, what: string): RootError {
+  return new RootError('UNSUPPORTED', what, ctx);
+}
+
+/** Dimensions after the name in a leaf title, e.g. "x[3][4]/F" → [3, 4]; "x[n]" gives no fixed dimension. */
+function fixedDims(title: string): number[] {
+  const name = title.split('/')[0] ?? '';
+  const dims: number[] = [];
+  for (const m of name.matchAll(/\[([^\]]+)\]/g)) {
+    const n = Number(m[1]);
+    if (Number.isInteger(n)) dims.push(n);
+  }
+  return dims;
+}
+
+export function resolverFor(tree: Tree, branch: Branch): TypeResolver {
+  return { streamer: (cls) => tree.file.streamer(cls), context: { file: tree.file.name, tree: tree.name, branch: branch.name } };
+}
+
+/** Sub-branches that make a split collection (fType 3 TClonesArray, 4 STL collection). */
+export function splitCollectionOf(branch: Branch): SplitCollection | null {
+  if (branch.rootClass !== 'TBranchElement' || (branch.type !== 3 && branch.type !== 4) || branch.branches.length === 0) return null;
+  const prefix = branch.name + '.';
+  const members = branch.branches.map((b) => ({ name: b.name.startsWith(prefix) ? b.name.slice(prefix.length) : b.name, branch: b }));
+  return { typeName: branch.className, members };
+}
+
+export async function interpret(tree: Tree, branch: Branch): Promise<Interpretation> {
+  const ctx: ErrorContext = { file: tree.file.name, tree: tree.name, branch: branch.name };
+  if (branch.rootClass === 'TBranch') return interpretLeaves(branch, ctx);
+  if (branch.rootClass !== 'TBranchElement') throw unsupported(ctx, `branches of class ${branch.rootClass} are not decoded`);
+  return interpretElement(tree, branch, ctx);
+}
+
+function interpretLeaves(branch: Branch, ctx: ErrorContext): Interpretation {
+  if (branch.leaves.length !== 1) {
+    throw unsupported(ctx, `a branch with ${branch.leaves.length} leaves (leaf list "${branch.title}") is not decoded; read one leaf per branch`);
+  }
+  const leaf = branch.leaves[0]!;
+  if (leaf.className === 'TLeafC') {
+    return { typeName: 'char*', decoder: new GenericDecoder({ kind: 'string' }, false, 'string') };
+  }
+  const [signed, unsigned] = LEAF_DTYPES[leaf.className] ?? [];
+  let dtype = leaf.isUnsigned ? unsigned : signed;
+  let double32 = false;
+  if (!dtype && leaf.className === 'TLeafD32' && !/\[[^\]]*,[^\]]*\]\s*$/.test(leaf.title)) {
+    dtype = 'float64';
+    double32 = true;
+  }
+  if (!dtype) throw unsupported(ctx, `leaf type ${leaf.className} (title "${leaf.title}") is not decoded`);
+  const dims = fixedDims(leaf.title);
+  const perEntry = Math.max(1, leaf.len);
+  const dimText = dims.map((d) => `[${d}]`).join('');
+  if (leaf.countLeaf) {
+    return { typeName: `${dtype}${dimText}[${leaf.countLeaf.name}]`.replace(/\]\[(\w+)\]$/, '][$1]'), decoder: new JaggedPrimitiveDecoder(dtype, perEntry, double32) };
+  }
+  return { typeName: perEntry > 1 ? `${dtype}${dimText || `[${perEntry}]`}` : dtype, decoder: new FixedPrimitiveDecoder(dtype, perEntry, double32) };
+}
+
+function primitiveType(code: number, ctx: ErrorContext, what: string): { dtype: Dtype; double32: boolean } {
+  const d = dtypeOfCode(code);
+  if (d === 'double32') return { dtype: 'float64', double32: true };
+  if (!d || d === 'float16') throw unsupported(ctx, `${what}: streamer type ${code} is not decoded`);
+  return { dtype: d, double32: false };
+}
+
+async function interpretElement(tree: Tree, branch: Branch, ctx: ErrorContext): Promise<Interpretation> {
+  const st = branch.streamerType;
+  const resolver = resolverFor(tree, branch);
+  const member = memberName(branch);
+  const inCollection = branch.type === 31 || branch.type === 41;
+
+  if (branch.branches.length > 0) {
+    // the reader assembles these from their member branches
+    throw unsupported(ctx, `split ${splitCollectionOf(branch) ? 'collection' : 'object'} of class ${branch.className || '?'} has no data of its own`);
+  }
+
+  if (inCollection) {
+    // a member of a split collection: items back to back, counts from entry offsets
+    if (st > 0 && st < 20) {
+      const { dtype, double32 } = primitiveType(st, ctx, `member ${member}`);
+      return { typeName: `${dtype}[]`, decoder: new JaggedPrimitiveDecoder(dtype, 1, double32) };
+    }
+    if (st > 20 && st < 40) {
+      const { dtype, double32 } = primitiveType(st - 20, ctx, `member ${member}`);
+      const el = await findMember(resolver.streamer, branch.className, member);
+      if (!el || el.arrayLength <= 0) throw unsupported(ctx, `array member ${member} of ${branch.className} has no known length`);
+      return { typeName: `${dtype}[${el.arrayLength}][]`, decoder: new JaggedPrimitiveDecoder(dtype, el.arrayLength, double32) };
+    }
+    const el = await findMember(resolver.streamer, branch.className, member);
+    if (!el) throw unsupported(ctx, `member ${member} of ${branch.className}: no streamer info (streamer type ${st})`);
+    const item = await elementType(branch.className, member, el.type, el.typeName, el.arrayLength, resolver, 0);
+    const itemHeader = item.kind === 'vector' || item.kind === 'record';
+    // kSTL members of a split collection: each entry's run of items is wrapped in one header
+    const entryHeader = st === 300 || st === 365;
+    return { typeName: `${typeNodeName(item)}[]`, decoder: new JaggedGenericDecoder(item, itemHeader, `${typeNodeName(item)}[]`, entryHeader) };
+  }
+
+  if (st > 0 && st < 20) {
+    const { dtype, double32 } = primitiveType(st, ctx, `branch of ${branch.className}`);
+    return { typeName: double32 ? 'Double32_t' : dtype, decoder: new FixedPrimitiveDecoder(dtype, 1, double32) };
+  }
+  if (st > 20 && st < 40) {
+    const { dtype, double32 } = primitiveType(st - 20, ctx, `branch of ${branch.className}`);
+    const el = await findMember(resolver.streamer, branch.className, member);
+    if (!el || el.arrayLength <= 0) throw unsupported(ctx, `array member ${member} of ${branch.className} has no known length`);
+    return { typeName: `${dtype}[${el.arrayLength}]`, decoder: new FixedPrimitiveDecoder(dtype, el.arrayLength, double32) };
+  }
+
+  let type: TypeNode;
+  let header = true;
+  if (st === -1) {
+    // a whole object per entry: the branch's class is its type
+    type = await resolveTypeName(branch.className, resolver);
+  } else if (st === 300 || st === 500 || st === 61 || st === 62 || st === 65 || st === 365) {
+    const el = await findMember(resolver.streamer, branch.className, member);
+    if (!el) throw unsupported(ctx, `member ${member} of ${branch.className}: no streamer info (streamer type ${st})`);
+    type = await elementType(branch.className, member, el.type, el.typeName, el.arrayLength, resolver, 0);
+    header = type.kind === 'vector' || type.kind === 'record';
+  } else {
+    throw unsupported(ctx, `streamer type ${st} of ${branch.className}::${member} is not decoded`);
+  }
+  const typeName = typeNodeName(type);
+  if (type.kind === 'vector' && type.item.kind === 'primitive' && header) {
+    return { typeName, decoder: new VectorPrimitiveDecoder(type.item.dtype, !!type.item.double32) };
+  }
+  if (type.kind === 'primitive') {
+    return { typeName, decoder: new FixedPrimitiveDecoder(type.dtype, 1, !!type.double32) };
+  }
+  return { typeName, decoder: new GenericDecoder(type, header, typeName) };
+}
+
+/** The member a branch stands for: the last name component after its parent's name. */
+function memberName(branch: Branch): string {
+  let name = branch.name;
+  const parent = branch.parent;
+  if (parent && name.startsWith(parent.name + '.')) name = name.slice(parent.name.length + 1);
+  else if (parent && parent.name.endsWith('.') && name.startsWith(parent.name)) name = name.slice(parent.name.length);
+  else {
+    const dot = name.lastIndexOf('.');
+    if (dot >= 0) name = name.slice(dot + 1);
+  }
+  // array members are named "x[3]"
+  const br = name.indexOf('[');
+  return br >= 0 ? name.slice(0, br) : name;
+}
+
+export function leafSummary(l: LeafInfo): string {
+  return `${l.className}:${l.title}`;
+}

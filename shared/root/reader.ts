@@ -1,0 +1,278 @@
+// Reading columns of a tree: plan the baskets a request needs, fetch them in
+// one batch of byte ranges (the source coalesces and parallelises), inflate,
+// decode, and cut to the entry range. Iterating cluster by cluster keeps
+// memory bounded whatever the file size.
+
+import { Cursor } from './cursor';
+import { RootError, asRootError, type ErrorContext } from './errors';
+import { concatContents, contentLength, sliceContent, type Content, type ListContent } from './content';
+import { decompressObject } from './compression';
+import { readKeyHeader, type RootFile } from './file';
+import type { BasketData } from './decode';
+import { interpret, splitCollectionOf, type Interpretation } from './interpretation';
+import type { BasketLocation, Branch, ClusterRange, Tree } from './tree';
+
+export interface EntryRange {
+  entryStart?: number;
+  entryStop?: number;
+}
+
+export interface ReadResult {
+  entryStart: number;
+  entryStop: number;
+  /** One content per requested branch name, each with entryStop - entryStart elements. */
+  columns: Map<string, Content>;
+}
+
+/**
+ * How a requested branch is assembled: one leaf-level branch decoded as is, a
+ * split collection zipped from its member branches (list of records), or a
+ * split object made of its member branches (record).
+ */
+type Plan =
+  | { kind: 'leaf'; branch: Branch; interpretation: Interpretation }
+  | { kind: 'collection'; branch: Branch; members: { field: string; plan: Plan }[] }
+  | { kind: 'record'; branch: Branch; members: { field: string; plan: Plan }[] };
+
+function leavesOf(p: Plan, out: Branch[] = []): Branch[] {
+  if (p.kind === 'leaf') out.push(p.branch);
+  else for (const m of p.members) leavesOf(m.plan, out);
+  return out;
+}
+
+/** Reads branches of one tree. Interpretations are cached per branch. */
+export class TreeReader {
+  readonly tree: Tree;
+  private interpretations = new Map<Branch, Promise<Interpretation>>();
+
+  constructor(tree: Tree) {
+    this.tree = tree;
+  }
+
+  get file(): RootFile {
+    return this.tree.file;
+  }
+
+  interpretation(branch: Branch): Promise<Interpretation> {
+    let p = this.interpretations.get(branch);
+    if (!p) {
+      p = interpret(this.tree, branch);
+      this.interpretations.set(branch, p);
+      p.catch(() => this.interpretations.delete(branch));
+    }
+    return p;
+  }
+
+  /** A type name for every branch (split collections by their class). */
+  async typeName(branch: Branch): Promise<string> {
+    const coll = splitCollectionOf(branch);
+    if (coll) return coll.typeName;
+    try {
+      return (await this.interpretation(branch)).typeName;
+    } catch (e) {
+      if (e instanceof RootError && e.code === 'UNSUPPORTED') return `(${branch.className || branch.rootClass}: not decoded)`;
+      throw e;
+    }
+  }
+
+  private async plan(branch: Branch, depth = 0): Promise<Plan> {
+    const coll = splitCollectionOf(branch);
+    if (coll) {
+      const members = [];
+      for (const m of coll.members) members.push({ field: m.name, plan: await this.plan(m.branch, depth + 1) });
+      return { kind: 'collection', branch, members };
+    }
+    if (branch.rootClass === 'TBranchElement' && branch.branches.length > 0 && depth < 8) {
+      const members = [];
+      for (const child of branch.branches) members.push({ field: memberField(branch, child), plan: await this.plan(child, depth + 1) });
+      return { kind: 'record', branch, members };
+    }
+    return { kind: 'leaf', branch, interpretation: await this.interpretation(branch) };
+  }
+
+  private checkRange(range: EntryRange): [number, number] {
+    const n = this.tree.entries;
+    const start = range.entryStart ?? 0;
+    const stop = range.entryStop ?? n;
+    if (!Number.isInteger(start) || !Number.isInteger(stop) || start < 0 || stop < start) {
+      throw new RootError('BAD_ARGUMENT', `invalid entry range [${start}, ${stop})`, this.tree.context);
+    }
+    return [start, Math.min(stop, n)];
+  }
+
+  /** Reads the named branches over [entryStart, entryStop). */
+  async read(names: readonly string[], range: EntryRange = {}): Promise<ReadResult> {
+    const [start, stop] = this.checkRange(range);
+    const plans: { name: string; plan: Plan }[] = [];
+    for (const name of names) plans.push({ name, plan: await this.plan(this.tree.branch(name)) });
+    // every basket overlapping the range, for every leaf-level branch
+    const jobs: { branch: Branch; basket: BasketLocation }[] = [];
+    const seen = new Set<string>();
+    for (const p of plans) {
+      for (const branch of leavesOf(p.plan)) {
+        for (const basket of branch.baskets) {
+          if (basket.entryStop <= start || basket.entryStart >= stop) continue;
+          const id = `${branch.path}#${basket.index}`;
+          if (seen.has(id)) continue;
+          seen.add(id);
+          jobs.push({ branch, basket });
+        }
+      }
+    }
+    const onDisk = jobs.filter((j) => !j.basket.embedded);
+    const raws = onDisk.length
+      ? await this.file.readRanges(onDisk.map((j) => ({ offset: j.basket.seek, length: j.basket.bytes }))).catch((e) => {
+          throw asRootError(e, { file: this.file.name, tree: this.tree.name });
+        })
+      : [];
+    const rawByJob = new Map<{ branch: Branch; basket: BasketLocation }, Uint8Array>();
+    onDisk.forEach((j, i) => rawByJob.set(j, raws[i]!));
+
+    const decoded = new Map<Branch, { basket: BasketLocation; content: Content }[]>();
+    for (const j of jobs) {
+      const ctx: ErrorContext = { file: this.file.name, tree: this.tree.name, branch: j.branch.name, basket: j.basket.index };
+      const interp = await this.interpretation(j.branch);
+      let content: Content;
+      try {
+        const data = j.basket.embedded ? embeddedData(j.basket) : await this.basketData(rawByJob.get(j)!, j.basket, ctx);
+        content = interp.decoder.decode(data);
+        if (contentLength(content) !== j.basket.entryStop - j.basket.entryStart) {
+          throw new RootError('CORRUPT', `decoded ${contentLength(content)} entries, the basket should hold ${j.basket.entryStop - j.basket.entryStart}`);
+        }
+      } catch (e) {
+        throw asRootError(e, ctx);
+      }
+      let list = decoded.get(j.branch);
+      if (!list) decoded.set(j.branch, (list = []));
+      list.push({ basket: j.basket, content });
+    }
+
+    const build = (p: Plan): Content => {
+      if (p.kind === 'leaf') return assemble(decoded.get(p.branch) ?? [], start, stop, p.branch, this.tree);
+      const parts = p.members.map((m) => ({ field: m.field, content: build(m.plan) }));
+      if (p.kind === 'collection') return zipCollection(parts, { file: this.file.name, tree: this.tree.name, branch: p.branch.name });
+      return { kind: 'record', length: stop - start, fields: parts.map((x) => ({ name: x.field, content: x.content })) };
+    };
+    const columns = new Map<string, Content>();
+    for (const p of plans) columns.set(p.name, build(p.plan));
+    return { entryStart: start, entryStop: stop, columns };
+  }
+
+  /**
+   * Iterates over the entry range cluster by cluster (merging small clusters
+   * up to `minEntries`), yielding each chunk's columns. Only one chunk's
+   * baskets are in memory at a time.
+   */
+  async *iterate(names: readonly string[], range: EntryRange & { minEntries?: number } = {}): AsyncGenerator<ReadResult> {
+    const [start, stop] = this.checkRange(range);
+    for (const chunk of chunkClusters(this.tree.clusters(), start, stop, range.minEntries ?? 1)) {
+      yield await this.read(names, chunk);
+    }
+  }
+
+  /** Parses a basket record: key, TBasket header, payload (inflated), entry offsets. */
+  private async basketData(raw: Uint8Array, basket: BasketLocation, ctx: ErrorContext): Promise<BasketData> {
+    const c = new Cursor(raw, ctx, 0, basket.seek);
+    const key = readKeyHeader(c);
+    c.u16(); // TBasket version
+    c.i32(); // fBufferSize
+    c.i32(); // fNevBufSize
+    const nevBuf = c.i32();
+    const last = c.i32();
+    c.u8(); // flag
+    const entries = basket.entryStop - basket.entryStart;
+    if (key.className !== 'TBasket') throw new RootError('CORRUPT', `expected a TBasket key, found "${key.className}"`);
+    if (key.nbytes !== raw.length) throw new RootError('CORRUPT', `basket key says ${key.nbytes} bytes, the branch says ${raw.length}`);
+    if (key.keylen !== c.pos || key.keylen > key.nbytes) throw new RootError('CORRUPT', `basket key length ${key.keylen} does not match its header (${c.pos} bytes)`);
+    if (nevBuf !== entries) throw new RootError('CORRUPT', `basket holds ${nevBuf} entries, the branch says ${entries}`);
+    const border = last - key.keylen;
+    if (border < 0 || border > key.objlen) throw new RootError('CORRUPT', `basket data ends at ${border}, outside its ${key.objlen} bytes`);
+    const payload = raw.subarray(key.keylen);
+    const data = payload.length === key.objlen ? payload : await decompressObject(payload, key.objlen, { ...ctx, offset: basket.seek + key.keylen }, this.file.limits);
+    if (border === key.objlen) return { data, offsets: null, entries };
+    // entry offsets table: count, then one offset per entry (relative to the key start)
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    if (key.objlen - border < 4 + 4 * entries) throw new RootError('CORRUPT', `entry offset table of ${key.objlen - border} bytes is too short for ${entries} entries`);
+    const n = view.getInt32(border);
+    if (n < entries) throw new RootError('CORRUPT', `entry offset table has ${n} entries, basket holds ${entries}`);
+    const offsets = new Int32Array(entries + 1);
+    for (let i = 0; i < entries; i++) {
+      const o = view.getInt32(border + 4 + 4 * i) - key.keylen;
+      if (o < 0 || o > border || (i > 0 && o < offsets[i - 1]!)) throw new RootError('CORRUPT', `entry ${i} offset ${o} is outside the basket's ${border} data bytes`);
+      offsets[i] = o;
+    }
+    offsets[entries] = border;
+    return { data: data.subarray(0, border), offsets, entries };
+  }
+}
+
+/** The member name of a sub-branch ("Parent.member" → "member"). */
+function memberField(parent: Branch, child: Branch): string {
+  const prefix = parent.name.endsWith('.') ? parent.name : parent.name + '.';
+  return child.name.startsWith(prefix) ? child.name.slice(prefix.length) : child.name;
+}
+
+function embeddedData(b: BasketLocation): BasketData {
+  const e = b.embedded!;
+  return { data: e.data, offsets: e.offsets, entries: e.entries };
+}
+
+/** Joins the decoded baskets of one branch and cuts them to [start, stop). */
+function assemble(parts: { basket: BasketLocation; content: Content }[], start: number, stop: number, branch: Branch, tree: Tree): Content {
+  parts.sort((a, b) => a.basket.entryStart - b.basket.entryStart);
+  let covered = start;
+  const pieces: Content[] = [];
+  for (const { basket, content } of parts) {
+    if (basket.entryStart > covered) break;
+    const s = Math.max(start, basket.entryStart) - basket.entryStart;
+    const e = Math.min(stop, basket.entryStop) - basket.entryStart;
+    if (e > s) pieces.push(sliceContent(content, s, e));
+    covered = basket.entryStart + e;
+  }
+  if (covered < stop) {
+    throw new RootError('CORRUPT', `baskets cover entries up to ${covered}, not ${stop}`, { file: tree.file.name, tree: tree.name, branch: branch.name });
+  }
+  if (pieces.length === 0) return emptyLike(parts[0]?.content);
+  return concatContents(pieces);
+}
+
+function emptyLike(c: Content | undefined): Content {
+  if (!c) return { kind: 'record', length: 0, fields: [] };
+  return sliceContent(c, 0, 0);
+}
+
+/** Split collection members (each list(x), same counts) → list(record{member: x}). */
+function zipCollection(parts: { field: string; content: Content }[], ctx: ErrorContext): Content {
+  const lists = parts.map((p) => {
+    if (p.content.kind !== 'list') throw new RootError('CORRUPT', `member ${p.field} is not a per-entry list`, ctx);
+    return p.content as ListContent;
+  });
+  const offsets = lists[0]!.offsets;
+  for (let k = 1; k < lists.length; k++) {
+    const o = lists[k]!.offsets;
+    if (o.length !== offsets.length) throw new RootError('CORRUPT', `members of the collection have different entry counts`, ctx);
+    for (let i = 0; i < o.length; i++) {
+      if (o[i] !== offsets[i]) throw new RootError('CORRUPT', `member ${parts[k]!.field} has a different count than ${parts[0]!.field} in entry ${i - 1}`, ctx);
+    }
+  }
+  const length = offsets[offsets.length - 1]!;
+  return { kind: 'list', offsets, content: { kind: 'record', length, fields: lists.map((l, k) => ({ name: parts[k]!.field, content: l.content })) } };
+}
+
+/** Cluster ranges clipped to [start, stop), small ones merged up to minEntries. */
+export function chunkClusters(clusters: ClusterRange[], start: number, stop: number, minEntries: number): ClusterRange[] {
+  const out: ClusterRange[] = [];
+  let cur: ClusterRange | null = null;
+  for (const c of clusters) {
+    const s = Math.max(start, c.entryStart);
+    const e = Math.min(stop, c.entryStop);
+    if (e <= s) continue;
+    if (cur && cur.entryStop - cur.entryStart < minEntries) cur.entryStop = e;
+    else {
+      cur = { entryStart: s, entryStop: e };
+      out.push(cur);
+    }
+  }
+  if (out.length === 0 && stop > start) out.push({ entryStart: start, entryStop: stop });
+  return out;
+}

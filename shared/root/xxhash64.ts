@@ -1,0 +1,176 @@
+// XXH64 (xxHash, 64-bit variant) without BigInt.
+//
+// ROOT's LZ4 blocks carry the XXH64 (seed 0) of their compressed payload, and a
+// zstd frame may carry the low 32 bits of the XXH64 of its content. BigInt
+// arithmetic allocates on every operation, so the 64-bit state here is kept as
+// pairs of unsigned 32-bit halves (hi, lo) and multiplied in 16-bit limbs, which
+// stays exact in doubles. Written from the published algorithm description
+// (lanes of 8 bytes, four accumulators over 32-byte stripes, merge, tail,
+// avalanche).
+
+/** A 64-bit value as two unsigned 32-bit halves. */
+export interface U64 {
+  hi: number;
+  lo: number;
+}
+
+// The five 64-bit primes of XXH64, as (hi, lo).
+const P1H = 0x9e3779b1, P1L = 0x85ebca87;
+const P2H = 0xc2b2ae3d, P2L = 0x27d4eb4f;
+const P3H = 0x165667b1, P3L = 0x9e3779f9;
+const P4H = 0x85ebca77, P4L = 0xc2b2ae63;
+const P5H = 0x27d4eb2f, P5L = 0x165667c5;
+
+// Result registers of the helpers below (avoids allocating a pair per operation).
+let rh = 0;
+let rl = 0;
+
+/** High 32 bits of the 64-bit product of two unsigned 32-bit numbers. */
+function mulHi32(a: number, b: number): number {
+  const a0 = a & 0xffff, a1 = a >>> 16;
+  const b0 = b & 0xffff, b1 = b >>> 16;
+  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  return (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) >>> 0;
+}
+
+/** (ah,al) * (bh,bl) mod 2^64 into (rh, rl). */
+function mul64(ah: number, al: number, bh: number, bl: number): void {
+  const hi = mulHi32(al, bl) + Math.imul(ah, bl) + Math.imul(al, bh);
+  rl = Math.imul(al, bl) >>> 0;
+  rh = hi >>> 0;
+}
+
+/** (ah,al) + (bh,bl) mod 2^64 into (rh, rl). */
+function add64(ah: number, al: number, bh: number, bl: number): void {
+  const lo = al + bl; // < 2^33, exact
+  rl = lo >>> 0;
+  rh = (ah + bh + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+}
+
+/** Rotate (h,l) left by r bits, 0 < r < 32, into (rh, rl). */
+function rotl64(h: number, l: number, r: number): void {
+  rh = ((h << r) | (l >>> (32 - r))) >>> 0;
+  rl = ((l << r) | (h >>> (32 - r))) >>> 0;
+}
+
+/** round(acc, input) = rotl(acc + input * P2, 31) * P1, into (rh, rl). */
+function round(acch: number, accl: number, inh: number, inl: number): void {
+  mul64(inh, inl, P2H, P2L);
+  add64(acch, accl, rh, rl);
+  rotl64(rh, rl, 31);
+  mul64(rh, rl, P1H, P1L);
+}
+
+/** mergeRound(acc, v) = (acc ^ round(0, v)) * P1 + P4, into (rh, rl). */
+function mergeRound(acch: number, accl: number, vh: number, vl: number): void {
+  round(0, 0, vh, vl);
+  mul64((acch ^ rh) >>> 0, (accl ^ rl) >>> 0, P1H, P1L);
+  add64(rh, rl, P4H, P4L);
+}
+
+function readU32LE(b: Uint8Array, p: number): number {
+  return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
+}
+
+/**
+ * XXH64 of `data` (or of data[start, end)) with a seed given as a
+ * non-negative integer below 2^53 (ROOT and zstd use seed 0).
+ * Returns the hash as two unsigned 32-bit halves.
+ */
+export function xxhash64(data: Uint8Array, seed = 0, start = 0, end = data.length): U64 {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`xxhash64: seed must be a non-negative safe integer, got ${seed}`);
+  if (start < 0 || end > data.length || start > end) throw new RangeError(`xxhash64: range [${start}, ${end}) outside data of ${data.length} bytes`);
+  const seedH = Math.floor(seed / 0x100000000) >>> 0;
+  const seedL = seed >>> 0;
+  const len = end - start;
+  let p = start;
+  let hh: number, hl: number;
+
+  if (len >= 32) {
+    add64(seedH, seedL, P1H, P1L);
+    add64(rh, rl, P2H, P2L);
+    let v1h = rh, v1l = rl;
+    add64(seedH, seedL, P2H, P2L);
+    let v2h = rh, v2l = rl;
+    let v3h = seedH, v3l = seedL;
+    // seed - P1 = seed + (2^64 - P1)
+    add64(seedH, seedL, (~P1H + (P1L === 0 ? 1 : 0)) >>> 0, (-P1L) >>> 0);
+    let v4h = rh, v4l = rl;
+    const limit = end - 32;
+    do {
+      round(v1h, v1l, readU32LE(data, p + 4), readU32LE(data, p));
+      v1h = rh; v1l = rl;
+      round(v2h, v2l, readU32LE(data, p + 12), readU32LE(data, p + 8));
+      v2h = rh; v2l = rl;
+      round(v3h, v3l, readU32LE(data, p + 20), readU32LE(data, p + 16));
+      v3h = rh; v3l = rl;
+      round(v4h, v4l, readU32LE(data, p + 28), readU32LE(data, p + 24));
+      v4h = rh; v4l = rl;
+      p += 32;
+    } while (p <= limit);
+
+    rotl64(v1h, v1l, 1);
+    hh = rh; hl = rl;
+    rotl64(v2h, v2l, 7);
+    add64(hh, hl, rh, rl);
+    hh = rh; hl = rl;
+    rotl64(v3h, v3l, 12);
+    add64(hh, hl, rh, rl);
+    hh = rh; hl = rl;
+    rotl64(v4h, v4l, 18);
+    add64(hh, hl, rh, rl);
+    hh = rh; hl = rl;
+    mergeRound(hh, hl, v1h, v1l);
+    mergeRound(rh, rl, v2h, v2l);
+    mergeRound(rh, rl, v3h, v3l);
+    mergeRound(rh, rl, v4h, v4l);
+    hh = rh; hl = rl;
+  } else {
+    add64(seedH, seedL, P5H, P5L);
+    hh = rh; hl = rl;
+  }
+
+  // h += total length (a Uint8Array is shorter than 2^53 bytes)
+  add64(hh, hl, Math.floor(len / 0x100000000) >>> 0, len >>> 0);
+  hh = rh; hl = rl;
+
+  while (p + 8 <= end) {
+    round(0, 0, readU32LE(data, p + 4), readU32LE(data, p));
+    rotl64((hh ^ rh) >>> 0, (hl ^ rl) >>> 0, 27);
+    mul64(rh, rl, P1H, P1L);
+    add64(rh, rl, P4H, P4L);
+    hh = rh; hl = rl;
+    p += 8;
+  }
+  if (p + 4 <= end) {
+    mul64(0, readU32LE(data, p), P1H, P1L);
+    rotl64((hh ^ rh) >>> 0, (hl ^ rl) >>> 0, 23);
+    mul64(rh, rl, P2H, P2L);
+    add64(rh, rl, P3H, P3L);
+    hh = rh; hl = rl;
+    p += 4;
+  }
+  while (p < end) {
+    mul64(0, data[p], P5H, P5L);
+    rotl64((hh ^ rh) >>> 0, (hl ^ rl) >>> 0, 11);
+    mul64(rh, rl, P1H, P1L);
+    hh = rh; hl = rl;
+    p++;
+  }
+
+  // avalanche: h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32
+  hl = (hl ^ (hh >>> 1)) >>> 0;
+  mul64(hh, hl, P2H, P2L);
+  hh = rh;
+  hl = (rl ^ ((rl >>> 29) | (rh << 3))) >>> 0;
+  hh = (hh ^ (hh >>> 29)) >>> 0;
+  mul64(hh, hl, P3H, P3L);
+  return { hi: rh, lo: (rl ^ rh) >>> 0 };
+}
+
+/** XXH64 as 16 lowercase hex digits (the usual printed form). */
+export function xxhash64Hex(data: Uint8Array, seed = 0): string {
+  const { hi, lo } = xxhash64(data, seed);
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+}
