@@ -34,6 +34,7 @@
 // Every failure is a RootError carrying the caller's ErrorContext.
 
 import { createHash } from 'node:crypto';
+import * as nodeZlib from 'node:zlib';
 import { inflateRawSync as nodeInflateRawSync, inflateSync as nodeInflateSync } from 'node:zlib';
 import { inflateSync as fflateInflateRawSync, unzlibSync as fflateUnzlibSync } from 'fflate';
 import { decompress as fzstdDecompress } from 'fzstd';
@@ -501,21 +502,44 @@ function decodeZstdFrame(payload: Uint8Array, dst: Uint8Array): Uint8Array {
 // ---------------------------------------------------------------------------
 // CRC32 (IEEE) and CRC64 (ECMA-182), as used by the .xz container
 
-const CRC32_TABLE = (() => {
-  const t = new Uint32Array(256);
+// Four tables for slice-by-4: CRC32_TABLES[k * 256 + n] is the CRC of byte n
+// followed by k zero bytes.
+const CRC32_TABLES = (() => {
+  const t = new Uint32Array(4 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
     t[n] = c >>> 0;
+  }
+  for (let k = 1; k < 4; k++) {
+    for (let n = 0; n < 256; n++) {
+      const prev = t[(k - 1) * 256 + n];
+      t[k * 256 + n] = (prev >>> 8) ^ t[prev & 0xff];
+    }
   }
   return t;
 })();
 
 /** CRC-32 (IEEE 802.3, as in zlib/xz/gzip) of data[start, end). */
 export function crc32(data: Uint8Array, start = 0, end = data.length): number {
+  const t = CRC32_TABLES;
   let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = CRC32_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  let i = start;
+  for (const stop = end - 3; i < stop; i += 4) {
+    c ^= data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);
+    c = t[768 + (c & 0xff)] ^ t[512 + ((c >>> 8) & 0xff)] ^ t[256 + ((c >>> 16) & 0xff)] ^ t[c >>> 24];
+  }
+  for (; i < end; i++) c = t[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
+}
+
+// Node >= 20.15 has a native CRC-32 (about ten times faster); older runtimes use the table version.
+const nativeCrc32: ((data: Uint8Array) => number) | undefined =
+  typeof (nodeZlib as { crc32?: unknown }).crc32 === 'function' ? (nodeZlib as { crc32: (data: Uint8Array) => number }).crc32 : undefined;
+
+/** CRC-32 of data[start, end) with the fastest implementation at hand. */
+function fastCrc32(data: Uint8Array, start: number, end: number): number {
+  return nativeCrc32 !== undefined ? nativeCrc32(data.subarray(start, end)) >>> 0 : crc32(data, start, end);
 }
 
 const [CRC64_HI, CRC64_LO] = (() => {
@@ -606,7 +630,7 @@ function decodeXzStream(b: Uint8Array, p: number, dst: Uint8Array, o: number, lz
   if (p + 12 > n) fail('DECOMPRESSION', 'xz stream header is cut short');
   for (let i = 0; i < 6; i++) if (b[p + i] !== XZ_MAGIC[i]) fail('DECOMPRESSION', 'xz stream does not start with the xz magic bytes');
   const flags0 = b[p + 6], flags1 = b[p + 7];
-  if (crc32(b, p + 6, p + 8) !== readLE32(b, p + 8)) fail('CHECKSUM', 'xz stream header CRC32 does not match');
+  if (fastCrc32(b, p + 6, p + 8) !== readLE32(b, p + 8)) fail('CHECKSUM', 'xz stream header CRC32 does not match');
   if (flags0 !== 0 || (flags1 & 0xf0) !== 0) fail('UNSUPPORTED', `xz stream flags 0x${flags0.toString(16)}${flags1.toString(16).padStart(2, '0')} are not defined`);
   const checkType = flags1 & 0x0f;
   const checkSize = XZ_CHECK_SIZES[checkType];
@@ -622,7 +646,7 @@ function decodeXzStream(b: Uint8Array, p: number, dst: Uint8Array, o: number, lz
     const headerSize = (b[p] + 1) * 4;
     if (p + headerSize > n) fail('DECOMPRESSION', 'xz block header is cut short');
     const headerEnd = p + headerSize - 4;
-    if (crc32(b, p, headerEnd) !== readLE32(b, headerEnd)) fail('CHECKSUM', 'xz block header CRC32 does not match');
+    if (fastCrc32(b, p, headerEnd) !== readLE32(b, headerEnd)) fail('CHECKSUM', 'xz block header CRC32 does not match');
     const flags = b[p + 1];
     if (flags & 0x3c) fail('UNSUPPORTED', 'xz block header has reserved flag bits set');
     const filterCount = (flags & 3) + 1;
@@ -687,13 +711,13 @@ function decodeXzStream(b: Uint8Array, p: number, dst: Uint8Array, o: number, lz
     if (b[p++] !== 0) fail('DECOMPRESSION', 'xz index padding is not zero');
   }
   if (p + 4 > n) fail('DECOMPRESSION', 'xz index CRC32 is cut short');
-  if (crc32(b, indexStart, p) !== readLE32(b, p)) fail('CHECKSUM', 'xz index CRC32 does not match');
+  if (fastCrc32(b, indexStart, p) !== readLE32(b, p)) fail('CHECKSUM', 'xz index CRC32 does not match');
   p += 4;
   const indexSize = p - indexStart;
 
   // stream footer
   if (p + 12 > n) fail('DECOMPRESSION', 'xz stream footer is cut short');
-  if (crc32(b, p + 4, p + 10) !== readLE32(b, p)) fail('CHECKSUM', 'xz stream footer CRC32 does not match');
+  if (fastCrc32(b, p + 4, p + 10) !== readLE32(b, p)) fail('CHECKSUM', 'xz stream footer CRC32 does not match');
   const backwardSize = (readLE32(b, p + 4) + 1) * 4;
   if (backwardSize !== indexSize) fail('DECOMPRESSION', `xz stream footer gives an index of ${backwardSize} bytes, the index has ${indexSize}`);
   if (b[p + 8] !== flags0 || b[p + 9] !== flags1) fail('DECOMPRESSION', 'xz stream footer flags differ from the header flags');
@@ -704,7 +728,7 @@ function decodeXzStream(b: Uint8Array, p: number, dst: Uint8Array, o: number, lz
 function verifyXzCheck(checkType: number, b: Uint8Array, p: number, data: Uint8Array, start: number, end: number): void {
   if (checkType === 0) return;
   if (checkType === 1) {
-    const computed = crc32(data, start, end), stored = readLE32(b, p);
+    const computed = fastCrc32(data, start, end), stored = readLE32(b, p);
     if (computed !== stored) fail('CHECKSUM', `CRC32 of the xz block's data is ${hex32(computed)}, the block says ${hex32(stored)}`);
   } else if (checkType === 4) {
     const c = crc64(data, start, end);
@@ -737,8 +761,8 @@ class LzmaDecoder {
   // range coder
   private src: Uint8Array = new Uint8Array(0);
   private ip = 0;
-  private range = 0;
-  private code = 0;
+  /** Range coder registers: [range, code], kept in a typed array so they stay unboxed. */
+  private readonly rc = new Uint32Array(2);
   // model
   private lc = 0;
   private lp = 0;
@@ -851,42 +875,52 @@ class LzmaDecoder {
 
   /** One probability-coded bit. */
   private bit(probs: Uint16Array, i: number): number {
+    const rc = this.rc;
     const prob = probs[i];
-    const bound = (this.range >>> 11) * prob;
+    let range = rc[0];
+    let code = rc[1];
+    const bound = (range >>> 11) * prob;
     let b: number;
-    if (this.code < bound) {
-      this.range = bound;
+    if (code < bound) {
+      range = bound;
       probs[i] = prob + ((2048 - prob) >>> 5);
       b = 0;
     } else {
-      this.range -= bound;
-      this.code -= bound;
+      range -= bound;
+      code -= bound;
       probs[i] = prob - (prob >>> 5);
       b = 1;
     }
-    if (this.range < 0x1000000) {
-      this.range = (this.range << 8) >>> 0;
-      this.code = ((this.code << 8) | this.src[this.ip++]) >>> 0;
+    if (range < 0x1000000) {
+      range = range << 8;
+      code = (code << 8) | this.src[this.ip++];
     }
+    rc[0] = range;
+    rc[1] = code;
     return b;
   }
 
   /** `count` bits with fixed probability 1/2, most significant first. */
   private direct(count: number): number {
+    const rc = this.rc;
+    let range = rc[0];
+    let code = rc[1];
     let r = 0;
     for (let i = 0; i < count; i++) {
-      this.range = this.range >>> 1;
+      range = range >>> 1;
       let b = 0;
-      if (this.code >= this.range) {
-        this.code -= this.range;
+      if (code >= range) {
+        code -= range;
         b = 1;
       }
       r = r * 2 + b;
-      if (this.range < 0x1000000) {
-        this.range = (this.range << 8) >>> 0;
-        this.code = ((this.code << 8) | this.src[this.ip++]) >>> 0;
+      if (range < 0x1000000) {
+        range = (range << 8) >>> 0;
+        code = ((code << 8) | this.src[this.ip++]) >>> 0;
       }
     }
+    rc[0] = range;
+    rc[1] = code;
     return r;
   }
 
@@ -926,13 +960,14 @@ class LzmaDecoder {
   private decodeChunk(src: Uint8Array, start: number, end: number, dst: Uint8Array, o: number, oEnd: number, dictStart: number, dictSize: number): void {
     this.src = src;
     if (src[start] !== 0) fail('DECOMPRESSION', 'LZMA chunk does not start with a zero byte');
-    this.code = readBE32(src, start + 1);
-    this.range = 0xffffffff;
+    this.rc[0] = 0xffffffff;
+    this.rc[1] = readBE32(src, start + 1);
     this.ip = start + 5;
     const pbMask = (1 << this.pb) - 1;
     const lpMask = (1 << this.lp) - 1;
     const lc = this.lc;
     const literal = this.literal;
+    const rc = this.rc;
     let state = this.state;
     let rep0 = this.rep0, rep1 = this.rep1, rep2 = this.rep2, rep3 = this.rep3;
     while (o < oEnd) {
@@ -955,7 +990,33 @@ class LzmaDecoder {
             if (b !== matchBit) break;
           } while (sym < 0x100);
         }
-        while (sym < 0x100) sym = (sym << 1) | this.bit(literal, base + sym);
+        if (sym < 0x100) {
+          // The plain literal tree, with the range coder inlined: most of the
+          // time on poorly compressible data (floats) is spent here.
+          let range = rc[0], code = rc[1], ip = this.ip;
+          do {
+            const i = base + sym;
+            const prob = literal[i];
+            const bound = (range >>> 11) * prob;
+            if (code < bound) {
+              range = bound;
+              literal[i] = prob + ((2048 - prob) >>> 5);
+              sym <<= 1;
+            } else {
+              range -= bound;
+              code -= bound;
+              literal[i] = prob - (prob >>> 5);
+              sym = (sym << 1) | 1;
+            }
+            if (range < 0x1000000) {
+              range = (range << 8) >>> 0;
+              code = ((code << 8) | src[ip++]) >>> 0;
+            }
+          } while (sym < 0x100);
+          rc[0] = range;
+          rc[1] = code;
+          this.ip = ip;
+        }
         dst[o++] = sym & 0xff;
         state = state < 4 ? 0 : state < 10 ? state - 3 : state - 6;
         continue;
@@ -1018,7 +1079,7 @@ class LzmaDecoder {
     this.rep2 = rep2;
     this.rep3 = rep3;
     if (this.ip !== end) fail('DECOMPRESSION', `LZMA chunk used ${this.ip - start} of its ${end - start} packed bytes`);
-    if (this.code !== 0) fail('DECOMPRESSION', 'LZMA chunk does not end cleanly (range coder not flushed)');
+    if (this.rc[1] !== 0) fail('DECOMPRESSION', 'LZMA chunk does not end cleanly (range coder not flushed)');
     this.src = EMPTY;
   }
 }

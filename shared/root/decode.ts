@@ -147,24 +147,30 @@ export class JaggedPrimitiveDecoder implements BasketDecoder {
     readonly dtype: Dtype,
     readonly inner = 1,
     readonly double32 = false,
+    /** bytes before each entry's values (1 for pointer members: a "has array" flag) */
+    readonly headerBytes = 0,
   ) {
     this.description = `${dtype}${inner > 1 ? `[${inner}]` : ''}[n]`;
   }
   decode(b: BasketData): Content {
     if (!b.offsets) throw corrupt(`a variable-length ${this.description} basket has no entry offsets`);
     const size = (this.double32 ? 4 : DTYPE_SIZE[this.dtype]) * this.inner;
-    const start = b.offsets[0]!;
-    const total = b.offsets[b.entries]! - start;
-    if (total % size !== 0) throw corrupt(`${total} bytes are not a whole number of ${this.description} items`);
+    const hb = this.headerBytes;
     const offsets = new Int32Array(b.entries + 1);
     for (let i = 0; i < b.entries; i++) {
-      const len = b.offsets[i + 1]! - b.offsets[i]!;
-      if (len < 0 || len % size !== 0) throw corrupt(`entry ${i} has ${len} bytes, not a whole number of ${size}-byte items`);
+      const len = b.offsets[i + 1]! - b.offsets[i]! - hb;
+      if (len < 0 || len % size !== 0) throw corrupt(`entry ${i} has ${len + hb} bytes, not ${hb} header bytes and whole ${size}-byte items`);
       offsets[i + 1] = offsets[i]! + len / size;
     }
-    const n = (total / size) * this.inner;
+    const n = offsets[b.entries]! * this.inner;
     const values = allocate(this.dtype, n);
-    readBulk(this.dtype, viewOf(b.data), start, n, values, 0, this.double32);
+    const view = viewOf(b.data);
+    if (hb === 0) readBulk(this.dtype, view, b.offsets[0]!, n, values, 0, this.double32);
+    else {
+      for (let i = 0; i < b.entries; i++) {
+        readBulk(this.dtype, view, b.offsets[i]! + hb, (offsets[i + 1]! - offsets[i]!) * this.inner, values, offsets[i]! * this.inner, this.double32);
+      }
+    }
     const numeric: Content = { kind: 'numeric', dtype: this.dtype, values };
     return { kind: 'list', offsets, content: this.inner > 1 ? { kind: 'fixed', size: this.inner, content: numeric } : numeric };
   }
@@ -447,9 +453,8 @@ export function compileType(t: TypeNode, header: boolean): Compiled {
         for (const f of (c.builder as RecordBuilder).fields) fieldBuilders.push(f);
       }
       for (const f of t.fields) {
-        const memberHeader = f.type.kind === 'vector' || f.type.kind === 'record';
-        const c = compileType(f.type, memberHeader);
-        parts.push({ name: f.name, compiled: c, header: memberHeader });
+        const c = compileType(f.type, f.header);
+        parts.push({ name: f.name, compiled: c, header: f.header });
         fieldBuilders.push({ name: f.name, builder: c.builder });
       }
       const b = new RecordBuilder(fieldBuilders);
@@ -539,5 +544,191 @@ export class JaggedGenericDecoder implements BasketDecoder {
       list.offsets.push(count);
     }
     return list.build();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Nested fast paths: vector<vector<number>>, vector<vector<Record>>, vector<Record>
+// where Record is a class of primitive members (ElementLink and the like).
+// Two passes over the basket: the first validates every header and counts, so
+// the second writes straight into exactly-sized typed arrays.
+
+const OP_HEADER = 0;
+const OP_END = 1;
+const OP_FIELD = 2;
+
+/** A class whose members (and its bases' members) are all primitives, as a flat list of ops. */
+export interface FlatRecord {
+  className: string;
+  /** ops: [OP_HEADER] / [OP_END] / [OP_FIELD, fieldIndex] */
+  ops: Int32Array;
+  fields: { name: string; dtype: Dtype }[];
+}
+
+export function flatRecordOf(t: TypeNode): FlatRecord | null {
+  if (t.kind !== 'record') return null;
+  const ops: number[] = [];
+  const fields: { name: string; dtype: Dtype }[] = [];
+  const visit = (r: TypeNode & { kind: 'record' }): boolean => {
+    ops.push(OP_HEADER);
+    for (const b of r.bases) if (b.kind !== 'record' || !visit(b)) return false;
+    for (const f of r.fields) {
+      if (f.type.kind !== 'primitive' || f.type.double32) return false;
+      ops.push(OP_FIELD, fields.length);
+      fields.push({ name: f.name, dtype: f.type.dtype });
+    }
+    ops.push(OP_END);
+    return true;
+  };
+  return visit(t) ? { className: t.className, ops: Int32Array.from(ops), fields } : null;
+}
+
+/** Scans one flat record at pos (validating headers), returns the position after it. */
+function skipFlatRecord(rec: FlatRecord, view: DataView, pos: number, limit: number, ends: Int32Array): number {
+  const ops = rec.ops;
+  let sp = 0;
+  for (let k = 0; k < ops.length; k++) {
+    const op = ops[k]!;
+    if (op === OP_HEADER) {
+      if (pos + 6 > limit) throw corrupt(`${rec.className} header runs past its entry`);
+      const bc = view.getUint32(pos);
+      if (!(bc & BYTE_COUNT_MASK)) throw corrupt(`${rec.className} has no byte count at ${pos}`);
+      const end = pos + 4 + (bc & ~BYTE_COUNT_MASK);
+      if (end > limit) throw corrupt(`${rec.className} byte count runs past its entry`);
+      pos += view.getUint16(pos + 4) === 0 ? 10 : 6;
+      ends[sp++] = end;
+    } else if (op === OP_END) {
+      if (pos !== ends[--sp]) throw corrupt(`${rec.className} ends at ${pos}, its byte count says ${ends[sp]}`);
+    } else {
+      pos += DTYPE_SIZE[rec.fields[ops[++k]!]!.dtype];
+      if (pos > limit) throw corrupt(`${rec.className} member runs past its entry`);
+    }
+  }
+  return pos;
+}
+
+/** Reads one (already validated) flat record at pos into item n of the columns. */
+function readFlatRecord(rec: FlatRecord, view: DataView, pos: number, cols: NumericArray[], n: number): number {
+  const ops = rec.ops;
+  for (let k = 0; k < ops.length; k++) {
+    const op = ops[k]!;
+    if (op === OP_HEADER) pos += view.getUint16(pos + 4) === 0 ? 10 : 6;
+    else if (op === OP_FIELD) {
+      const f = ops[++k]!;
+      const dtype = rec.fields[f]!.dtype;
+      if (dtype === 'uint32') (cols[f] as Uint32Array)[n] = view.getUint32(pos);
+      else if (dtype === 'int32') (cols[f] as Int32Array)[n] = view.getInt32(pos);
+      else readBulk(dtype, view, pos, 1, cols[f]!, n);
+      pos += DTYPE_SIZE[dtype];
+    }
+  }
+  return pos;
+}
+
+type Item = { kind: 'primitive'; dtype: Dtype } | { kind: 'record'; rec: FlatRecord };
+
+/** vector<T> (depth 1) or vector<vector<T>> (depth 2) of primitives or flat records, one object per entry. */
+export class NestedVectorDecoder implements BasketDecoder {
+  readonly description: string;
+  constructor(
+    readonly item: Item,
+    readonly depth: 1 | 2,
+    description: string,
+  ) {
+    this.description = description;
+  }
+
+  decode(b: BasketData): Content {
+    if (!b.offsets) throw corrupt(`a ${this.description} basket has no entry offsets`);
+    const view = viewOf(b.data);
+    const offs = b.offsets;
+    const item = this.item;
+    const itemSize = item.kind === 'primitive' ? DTYPE_SIZE[item.dtype] : 0;
+    const ends = new Int32Array(16);
+    // pass 1: validate and count
+    let nInner = 0;
+    let nItems = 0;
+    for (let i = 0; i < b.entries; i++) {
+      let pos = offs[i]!;
+      const limit = offs[i + 1]!;
+      pos = this.entryHeader(view, pos, limit, i);
+      const n = this.count(view, pos, limit, i);
+      pos += 4;
+      const lists = this.depth === 2 ? n : 1;
+      for (let j = 0; j < lists; j++) {
+        let m = n;
+        if (this.depth === 2) {
+          m = this.count(view, pos, limit, i);
+          pos += 4;
+          nInner++;
+        }
+        if (itemSize) {
+          pos += m * itemSize;
+          if (pos > limit) throw corrupt(`entry ${i}: ${m} values run past the entry`);
+        } else {
+          for (let k = 0; k < m; k++) pos = skipFlatRecord((item as { rec: FlatRecord }).rec, view, pos, limit, ends);
+        }
+        nItems += m;
+      }
+      if (pos !== limit) throw corrupt(`entry ${i} decoded as ${this.description} uses ${pos - offs[i]!} of its ${limit - offs[i]!} bytes`);
+    }
+    // pass 2: fill
+    const outer = new Int32Array(b.entries + 1);
+    const inner = this.depth === 2 ? new Int32Array(nInner + 1) : null;
+    const cols: NumericArray[] = item.kind === 'primitive' ? [allocate(item.dtype, nItems)] : item.rec.fields.map((f) => allocate(f.dtype, nItems));
+    let innerCount = 0;
+    let itemCount = 0;
+    for (let i = 0; i < b.entries; i++) {
+      let pos = offs[i]! + 6;
+      if (view.getUint16(offs[i]! + 4) === 0) pos += 4;
+      const n = view.getInt32(pos);
+      pos += 4;
+      if (inner) {
+        for (let j = 0; j < n; j++) {
+          const m = view.getInt32(pos);
+          pos += 4;
+          pos = this.fill(view, pos, m, cols, itemCount);
+          itemCount += m;
+          inner[++innerCount] = itemCount;
+        }
+        outer[i + 1] = innerCount;
+      } else {
+        pos = this.fill(view, pos, n, cols, itemCount);
+        itemCount += n;
+        outer[i + 1] = itemCount;
+      }
+    }
+    const leaf: Content =
+      item.kind === 'primitive'
+        ? { kind: 'numeric', dtype: item.dtype, values: cols[0]! }
+        : { kind: 'record', length: nItems, fields: item.rec.fields.map((f, k) => ({ name: f.name, content: { kind: 'numeric', dtype: f.dtype, values: cols[k]! } as Content })) };
+    const innerList: Content = inner ? { kind: 'list', offsets: inner, content: leaf } : leaf;
+    return { kind: 'list', offsets: outer, content: innerList };
+  }
+
+  private entryHeader(view: DataView, pos: number, limit: number, i: number): number {
+    if (pos + 10 > limit) throw corrupt(`entry ${i} has ${limit - pos} bytes, too short for a ${this.description}`);
+    const bc = view.getUint32(pos);
+    if (!(bc & BYTE_COUNT_MASK) || pos + 4 + (bc & ~BYTE_COUNT_MASK) !== limit) throw corrupt(`entry ${i}: byte count does not match its ${limit - pos}-byte slot`);
+    const version = view.getUint16(pos + 4);
+    if (version & MEMBERWISE) throw new RootError('UNSUPPORTED', `memberwise-streamed ${this.description}`);
+    return pos + (version === 0 ? 10 : 6);
+  }
+
+  private count(view: DataView, pos: number, limit: number, i: number): number {
+    if (pos + 4 > limit) throw corrupt(`entry ${i}: a size runs past the entry`);
+    const n = view.getInt32(pos);
+    if (n < 0 || n > limit - pos) throw corrupt(`entry ${i}: size ${n} is impossible in ${limit - pos} bytes`);
+    return n;
+  }
+
+  private fill(view: DataView, pos: number, m: number, cols: NumericArray[], at: number): number {
+    const item = this.item;
+    if (item.kind === 'primitive') {
+      readBulk(item.dtype, view, pos, m, cols[0]!, at);
+      return pos + m * DTYPE_SIZE[item.dtype];
+    }
+    for (let k = 0; k < m; k++) pos = readFlatRecord(item.rec, view, pos, cols, at + k);
+    return pos;
   }
 }

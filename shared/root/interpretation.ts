@@ -8,12 +8,14 @@ import {
   GenericDecoder,
   JaggedGenericDecoder,
   JaggedPrimitiveDecoder,
+  NestedVectorDecoder,
   VectorPrimitiveDecoder,
+  flatRecordOf,
   type BasketDecoder,
 } from './decode';
 import { findMember } from './streamers';
 import type { Branch, LeafInfo, Tree } from './tree';
-import { dtypeOfCode, elementType, resolveTypeName, typeNodeName, type TypeNode, type TypeResolver } from './types';
+import { dtypeOfCode, elementType, memberHasHeader, resolveTypeName, typeNodeName, type TypeNode, type TypeResolver } from './types';
 
 export interface Interpretation {
   /** A C++-like type name for people (`inspect`). */
@@ -149,6 +151,11 @@ async function interpretElement(tree: Tree, branch: Branch, ctx: ErrorContext): 
     if (!el || el.arrayLength <= 0) throw unsupported(ctx, `array member ${member} of ${branch.className} has no known length`);
     return { typeName: `${dtype}[${el.arrayLength}]`, decoder: new FixedPrimitiveDecoder(dtype, el.arrayLength, double32) };
   }
+  if (st > 40 && st < 60) {
+    // a pointer member with a count ("Short_t* x; //[n]"): a flag byte, then the values
+    const { dtype, double32 } = primitiveType(st - 40, ctx, `branch of ${branch.className}`);
+    return { typeName: `${dtype}[]`, decoder: new JaggedPrimitiveDecoder(dtype, 1, double32, 1) };
+  }
 
   let type: TypeNode;
   let header = true;
@@ -159,7 +166,7 @@ async function interpretElement(tree: Tree, branch: Branch, ctx: ErrorContext): 
     const el = await findMember(resolver.streamer, branch.className, member);
     if (!el) throw unsupported(ctx, `member ${member} of ${branch.className}: no streamer info (streamer type ${st})`);
     type = await elementType(branch.className, member, el.type, el.typeName, el.arrayLength, resolver, 0);
-    header = type.kind === 'vector' || type.kind === 'record';
+    header = memberHasHeader(el.type, type);
   } else {
     throw unsupported(ctx, `streamer type ${st} of ${branch.className}::${member} is not decoded`);
   }
@@ -170,7 +177,25 @@ async function interpretElement(tree: Tree, branch: Branch, ctx: ErrorContext): 
   if (type.kind === 'primitive') {
     return { typeName, decoder: new FixedPrimitiveDecoder(type.dtype, 1, !!type.double32) };
   }
+  const nested = header ? nestedDecoder(type, typeName) : null;
+  if (nested) return { typeName, decoder: nested };
   return { typeName, decoder: new GenericDecoder(type, header, typeName) };
+}
+
+/** vector<vector<number>>, vector<vector<Record>> and vector<Record> get the two-pass fast path. */
+function nestedDecoder(type: TypeNode, typeName: string): BasketDecoder | null {
+  if (type.kind !== 'vector') return null;
+  const asItem = (t: TypeNode) => {
+    if (t.kind === 'primitive' && !t.double32) return { kind: 'primitive' as const, dtype: t.dtype };
+    const rec = flatRecordOf(t);
+    return rec ? { kind: 'record' as const, rec } : null;
+  };
+  if (type.item.kind === 'vector') {
+    const item = asItem(type.item.item);
+    return item ? new NestedVectorDecoder(item, 2, typeName) : null;
+  }
+  const item = asItem(type.item);
+  return item && item.kind === 'record' ? new NestedVectorDecoder(item, 1, typeName) : null;
 }
 
 /** The member a branch stands for: the last name component after its parent's name. */

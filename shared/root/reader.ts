@@ -7,7 +7,7 @@ import { Cursor } from './cursor';
 import { RootError, asRootError, type ErrorContext } from './errors';
 import { concatContents, contentLength, sliceContent, type Content, type ListContent } from './content';
 import { decompressObject } from './compression';
-import { readKeyHeader, type RootFile } from './file';
+import type { RootFile } from './file';
 import type { BasketData } from './decode';
 import { interpret, splitCollectionOf, type Interpretation } from './interpretation';
 import type { BasketLocation, Branch, ClusterRange, Tree } from './tree';
@@ -67,6 +67,7 @@ export class TreeReader {
   async typeName(branch: Branch): Promise<string> {
     const coll = splitCollectionOf(branch);
     if (coll) return coll.typeName;
+    if (branch.rootClass === 'TBranchElement' && branch.branches.length > 0) return branch.className;
     try {
       return (await this.interpretation(branch)).typeName;
     } catch (e) {
@@ -172,18 +173,10 @@ export class TreeReader {
 
   /** Parses a basket record: key, TBasket header, payload (inflated), entry offsets. */
   private async basketData(raw: Uint8Array, basket: BasketLocation, ctx: ErrorContext): Promise<BasketData> {
-    const c = new Cursor(raw, ctx, 0, basket.seek);
-    const key = readKeyHeader(c);
-    c.u16(); // TBasket version
-    c.i32(); // fBufferSize
-    c.i32(); // fNevBufSize
-    const nevBuf = c.i32();
-    const last = c.i32();
-    c.u8(); // flag
+    const key = parseBasketKey(raw, basket.seek, ctx);
+    const { nevBuf, last } = key;
     const entries = basket.entryStop - basket.entryStart;
-    if (key.className !== 'TBasket') throw new RootError('CORRUPT', `expected a TBasket key, found "${key.className}"`);
     if (key.nbytes !== raw.length) throw new RootError('CORRUPT', `basket key says ${key.nbytes} bytes, the branch says ${raw.length}`);
-    if (key.keylen !== c.pos || key.keylen > key.nbytes) throw new RootError('CORRUPT', `basket key length ${key.keylen} does not match its header (${c.pos} bytes)`);
     if (nevBuf !== entries) throw new RootError('CORRUPT', `basket holds ${nevBuf} entries, the branch says ${entries}`);
     const border = last - key.keylen;
     if (border < 0 || border > key.objlen) throw new RootError('CORRUPT', `basket data ends at ${border}, outside its ${key.objlen} bytes`);
@@ -209,7 +202,44 @@ export class TreeReader {
 /** The member name of a sub-branch ("Parent.member" → "member"). */
 function memberField(parent: Branch, child: Branch): string {
   const prefix = parent.name.endsWith('.') ? parent.name : parent.name + '.';
-  return child.name.startsWith(prefix) ? child.name.slice(prefix.length) : child.name;
+  const name = child.name.startsWith(prefix) ? child.name.slice(prefix.length) : child.name;
+  const bracket = name.indexOf('['); // array members are named "x[10]"
+  return bracket > 0 ? name.slice(0, bracket) : name;
+}
+
+const TBASKET = [0x54, 0x42, 0x61, 0x73, 0x6b, 0x65, 0x74]; // "TBasket"
+
+/**
+ * The TKey + TBasket header of a basket record, parsed by position (this runs
+ * once per basket, so no strings are decoded: the class name is compared as bytes).
+ */
+function parseBasketKey(raw: Uint8Array, seek: number, ctx: ErrorContext): { nbytes: number; objlen: number; keylen: number; nevBuf: number; last: number } {
+  const c = new Cursor(raw, ctx, 0, seek);
+  const nbytes = c.i32();
+  const version = c.i16();
+  const objlen = c.i32();
+  c.skip(4); // fDatime
+  const keylen = c.i16();
+  c.skip(2 + (version > 1000 ? 16 : 8)); // fCycle, fSeekKey, fSeekPdir
+  const nameLen = c.u8();
+  const isBasket = nameLen === TBASKET.length && TBASKET.every((ch, i) => raw[c.pos + i] === ch);
+  if (!isBasket) throw new RootError('CORRUPT', `expected a TBasket key at the basket's position`, { ...ctx, offset: seek });
+  c.skip(nameLen);
+  for (let i = 0; i < 2; i++) {
+    let n = c.u8();
+    if (n === 255) n = c.i32();
+    c.skip(n); // fName, fTitle
+  }
+  c.u16(); // TBasket version
+  c.i32(); // fBufferSize
+  c.i32(); // fNevBufSize
+  const nevBuf = c.i32();
+  const last = c.i32();
+  c.u8(); // flag
+  if (keylen !== c.pos || keylen > nbytes || objlen < 0) {
+    throw new RootError('CORRUPT', `basket key length ${keylen} does not match its ${c.pos}-byte header`, { ...ctx, offset: seek });
+  }
+  return { nbytes, objlen, keylen, nevBuf, last };
 }
 
 function embeddedData(b: BasketLocation): BasketData {

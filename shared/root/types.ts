@@ -11,7 +11,16 @@ export type TypeNode =
   | { kind: 'string' }
   | { kind: 'vector'; item: TypeNode; container: string }
   | { kind: 'array'; size: number; item: TypeNode }
-  | { kind: 'record'; className: string; version: number; fields: { name: string; type: TypeNode }[]; bases: TypeNode[] };
+  | { kind: 'record'; className: string; version: number; fields: { name: string; type: TypeNode; header: boolean }[]; bases: TypeNode[] };
+
+/**
+ * Whether a class member is written with a byte count + version header:
+ * STL containers and std::string members (kSTL/kStreamer) and embedded
+ * objects are; primitives, fixed arrays and TString are not.
+ */
+export function memberHasHeader(code: number, type: TypeNode): boolean {
+  return code === 300 || code === 365 || code === 500 || code === 61 || code === 62 || type.kind === 'record';
+}
 
 const PRIMITIVES: Record<string, Dtype> = {
   bool: 'bool',
@@ -166,8 +175,8 @@ const ELEMENT_LINK_BASE: TypeNode = {
   version: 1,
   bases: [],
   fields: [
-    { name: 'm_persKey', type: { kind: 'primitive', dtype: 'uint32' } },
-    { name: 'm_persIndex', type: { kind: 'primitive', dtype: 'uint32' } },
+    { name: 'm_persKey', type: { kind: 'primitive', dtype: 'uint32' }, header: false },
+    { name: 'm_persIndex', type: { kind: 'primitive', dtype: 'uint32' }, header: false },
   ],
 };
 
@@ -175,7 +184,7 @@ async function resolveClass(className: string, r: TypeResolver, depth: number): 
   const info = await r.streamer(className);
   if (!info && className.startsWith('ElementLink<')) return { kind: 'record', className, version: 1, bases: [ELEMENT_LINK_BASE], fields: [] };
   if (!info) throw new RootError('UNSUPPORTED', `type ${className}: the file has no streamer info for it`, r.context);
-  const fields: { name: string; type: TypeNode }[] = [];
+  const fields: { name: string; type: TypeNode; header: boolean }[] = [];
   const bases: TypeNode[] = [];
   for (const el of info.elements) {
     if (el.kind === 'TStreamerBase') {
@@ -185,7 +194,8 @@ async function resolveClass(className: string, r: TypeResolver, depth: number): 
       bases.push(await resolveClass(el.name, r, depth + 1));
       continue;
     }
-    fields.push({ name: el.name, type: await elementType(className, el.name, el.type, el.typeName, el.arrayLength, r, depth) });
+    const type = await elementType(className, el.name, el.type, el.typeName, el.arrayLength, r, depth);
+    fields.push({ name: el.name, type, header: memberHasHeader(el.type, type) });
   }
   return { kind: 'record', className, version: info.classVersion, fields, bases };
 }
