@@ -163,7 +163,7 @@ export function decompressObject(
         blockContext,
       );
     }
-    const where = `${header.algorithm === 'unknown' ? 'compressed' : header.algorithm} block ${index} (input byte ${inPos}, ${header.compressedSize} → ${header.uncompressedSize} bytes)`;
+    const where = `${header.algorithm === 'unknown' ? 'compressed' : header.algorithm} block ${index} (input byte ${inPos}, ${header.compressedSize} -> ${header.uncompressedSize} bytes)`;
     if (header.algorithm === 'unknown') {
       throw new RootError(
         'UNSUPPORTED',
@@ -333,6 +333,12 @@ export function adler32(data: Uint8Array, start = 0, end = data.length): number 
   while (i < end) {
     // 3800 bytes keep b below 2^31, so V8 stays in small-integer arithmetic.
     const n = Math.min(end, i + 3800);
+    // four bytes per step: b gains 4a + 4d0 + 3d1 + 2d2 + d3
+    for (; i + 4 <= n; i += 4) {
+      const d0 = data[i], d1 = data[i + 1], d2 = data[i + 2], d3 = data[i + 3];
+      b += 4 * a + 4 * d0 + 3 * d1 + 2 * d2 + d3;
+      a += d0 + d1 + d2 + d3;
+    }
     for (; i < n; i++) {
       a += data[i];
       b += a;
@@ -360,6 +366,8 @@ function decodeLz4Block(payload: Uint8Array, dst: Uint8Array): Uint8Array {
   if (h.hi !== storedHi || h.lo !== storedLo) {
     fail('CHECKSUM', `XXH64 of the LZ4 data is ${hex64(h.hi, h.lo)}, the block says ${hex64(storedHi, storedLo)}`);
   }
+  // lz4js (the project's listed LZ4 package) is not used here: it does not
+  // bounds-check (see lz4DecodeBlock); the tests check our decoder against it.
   const n = lz4DecodeBlock(payload, LZ4_CHECKSUM_SIZE, payload.length, dst);
   if (n !== dst.length) fail('DECOMPRESSION', `LZ4 block decodes to ${n} bytes, its header declares ${dst.length}`);
   return dst;
@@ -374,6 +382,8 @@ function hex64(hi: number, lo: number): string {
  * returns the number of bytes written. Every read stays inside
  * [start, end), every write inside dst, and every match must point into what
  * this block has already produced; anything else is a DECOMPRESSION failure.
+ * (lz4js, checked against this decoder in the tests, does not bounds-check:
+ * a match offset before the start silently yields zeros.)
  */
 export function lz4DecodeBlock(src: Uint8Array, start: number, end: number, dst: Uint8Array): number {
   let sp = start;
@@ -792,8 +802,7 @@ class LzmaDecoder {
    */
   decodeLzma2(src: Uint8Array, p: number, end: number, dst: Uint8Array, o: number, dictSize: number): [number, number] {
     let dictStart = -1; // output index of the last dictionary reset
-    let needProps = true;
-    let needStateReset = true;
+    let needProps = true; // the first LZMA chunk (after the mandatory dictionary reset) sets lc/lp/pb and resets the state
     for (;;) {
       if (p >= end) fail('DECOMPRESSION', 'LZMA2 data is cut short (no end marker)');
       const control = src[p++];
@@ -828,12 +837,7 @@ class LzmaDecoder {
       } else if (needProps) {
         fail('DECOMPRESSION', 'LZMA2 chunk without properties after a dictionary reset');
       }
-      if (reset >= 1) {
-        this.resetState();
-        needStateReset = false;
-      } else if (needStateReset) {
-        fail('DECOMPRESSION', 'LZMA2 chunk continues a state that was never initialised');
-      }
+      if (reset >= 1) this.resetState();
       if (p + packed > end) fail('DECOMPRESSION', 'LZMA2 compressed chunk is cut short');
       if (unpacked > dst.length - o) fail('DECOMPRESSION', `LZMA2 data produces more than the ${dst.length} bytes declared`);
       this.decodeChunk(src, p, p + packed, dst, o, o + unpacked, dictStart, dictSize);

@@ -133,36 +133,30 @@ export function xxhash64(data: Uint8Array, seed = 0, start = 0, end = data.lengt
   let hh: number, hl: number;
 
   if (len >= 32) {
+    // four accumulators (hi, lo): seed + P1 + P2, seed + P2, seed, seed - P1
+    const acc = new Uint32Array(8);
     add64(seedH, seedL, P1H, P1L);
     add64(rh, rl, P2H, P2L);
-    let v1h = rh, v1l = rl;
+    acc[0] = rh; acc[1] = rl;
     add64(seedH, seedL, P2H, P2L);
-    let v2h = rh, v2l = rl;
-    let v3h = seedH, v3l = seedL;
-    // seed - P1 = seed + (2^64 - P1)
+    acc[2] = rh; acc[3] = rl;
+    acc[4] = seedH; acc[5] = seedL;
     add64(seedH, seedL, NEG_P1H, NEG_P1L);
-    let v4h = rh, v4l = rl;
-    const acc = new Uint32Array([v1h, v1l, v2h, v2l, v3h, v3l, v4h, v4l]);
+    acc[6] = rh; acc[7] = rl;
     p = stripes(data, p, end - 32, acc);
-    v1h = acc[0]; v1l = acc[1]; v2h = acc[2]; v2l = acc[3];
-    v3h = acc[4]; v3l = acc[5]; v4h = acc[6]; v4l = acc[7];
-
-    rotl64(v1h, v1l, 1);
+    // h = rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18), then merge each accumulator
+    rotl64(acc[0], acc[1], 1);
     hh = rh; hl = rl;
-    rotl64(v2h, v2l, 7);
-    add64(hh, hl, rh, rl);
-    hh = rh; hl = rl;
-    rotl64(v3h, v3l, 12);
-    add64(hh, hl, rh, rl);
-    hh = rh; hl = rl;
-    rotl64(v4h, v4l, 18);
-    add64(hh, hl, rh, rl);
-    hh = rh; hl = rl;
-    mergeRound(hh, hl, v1h, v1l);
-    mergeRound(rh, rl, v2h, v2l);
-    mergeRound(rh, rl, v3h, v3l);
-    mergeRound(rh, rl, v4h, v4l);
-    hh = rh; hl = rl;
+    const rotations = [0, 7, 12, 18];
+    for (let k = 2; k < 8; k += 2) {
+      rotl64(acc[k], acc[k + 1], rotations[k >> 1]);
+      add64(hh, hl, rh, rl);
+      hh = rh; hl = rl;
+    }
+    for (let k = 0; k < 8; k += 2) {
+      mergeRound(hh, hl, acc[k], acc[k + 1]);
+      hh = rh; hl = rl;
+    }
   } else {
     add64(seedH, seedL, P5H, P5L);
     hh = rh; hl = rl;
