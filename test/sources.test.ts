@@ -105,11 +105,46 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+function mulberry(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 // ---------------------------------------------------------------------------
 // planner
 
 describe('planReads', () => {
-  const opts = { maxGap: 64 * KiB, maxRequestBytes: 8 * MiB };
+  // the waste bound is tested on its own below; here only gaps and sizes decide
+  const opts = { maxGap: 64 * KiB, maxRequestBytes: 8 * MiB, maxWasteRatio: Infinity };
+
+  test('bridges a gap only while gap bytes stay within maxWasteRatio of the useful bytes', () => {
+    const small = [
+      { offset: 0, length: 1000 },
+      { offset: 1400, length: 1000 }, // gap 400 <= 0.5 * 2000: joins
+      { offset: 3400, length: 100 }, // gap 1000 > 0.5 * 2100 - 400: new span
+    ];
+    const plan = planReads(small, { maxGap: 64 * KiB, maxRequestBytes: 8 * MiB });
+    assert.deepEqual(plan.requests, [
+      { offset: 0, length: 2400 },
+      { offset: 3400, length: 100 },
+    ]);
+    // transferred bytes never exceed 1.5x the asked-for bytes with the default ratio
+    const rnd = mulberry(7);
+    for (let k = 0; k < 50; k++) {
+      const ranges = Array.from({ length: 40 }, () => ({ offset: Math.floor(rnd() * 1e6), length: 1 + Math.floor(rnd() * 5000) }));
+      const p = planReads(ranges, { maxGap: 64 * KiB, maxRequestBytes: 8 * MiB });
+      const covered = new Uint8Array(1e6 + 5000);
+      for (const r of ranges) covered.fill(1, r.offset, r.offset + r.length);
+      const useful = covered.reduce((n, x) => n + x, 0);
+      const fetched = p.requests.reduce((n, r) => n + r.length, 0);
+      assert.ok(fetched <= 1.5 * useful, `fetched ${fetched} for ${useful} useful bytes`);
+    }
+  });
 
   test('coalesces close ranges, keeps far ones apart, slices back exactly', () => {
     const ranges = [
@@ -369,9 +404,9 @@ describe('HttpSource', { skip: !HAVE_DATA && 'sample files missing' }, () => {
   });
 
   test('coalescing: exact request counts on a planned example', async () => {
-    // 10 ranges of 1 KiB every 10 KiB → one request with the default 64 KiB gap …
+    // 10 ranges of 1 KiB every 10 KiB → one request with a 64 KiB gap and no waste bound …
     const ranges = Array.from({ length: 10 }, (_, i) => ({ offset: 5000 + i * 10 * KiB, length: KiB }));
-    const a = source();
+    const a = source({ maxWasteRatio: Infinity });
     assertSameBytes(await a.read(ranges), expected(bytes, ranges));
     assert.equal(server.requests, 1);
     assert.equal(server.log[0]!.range, `bytes=5000-${5000 + 9 * 10 * KiB + KiB - 1}`);
@@ -384,7 +419,7 @@ describe('HttpSource', { skip: !HAVE_DATA && 'sample files missing' }, () => {
     assert.equal(b.stats.bytes, 10 * KiB);
     await b.close();
     // … and with a 40 KiB request cap, groups of four ranges (1 + 3 × 10 KiB = 31 KiB; a fifth would make 41): 4 + 4 + 2.
-    const c = source({ maxRequestBytes: 40 * KiB });
+    const c = source({ maxRequestBytes: 40 * KiB, maxWasteRatio: Infinity });
     assertSameBytes(await c.read(ranges), expected(bytes, ranges));
     assert.equal(server.requests, 3);
     await c.close();
@@ -624,7 +659,7 @@ describe('GcsSource', { skip: !HAVE_DATA && 'sample files missing' }, () => {
     assert.equal(gcs.mediaRequests, 8);
     assert.equal(gcs.maxInFlight, 2);
     await src.close();
-    const together = await source();
+    const together = await source({ maxWasteRatio: Infinity });
     const close = Array.from({ length: 8 }, (_, i) => ({ offset: i * 2000, length: 64 }));
     assertSameBytes(await together.read(close), expected(bytes, close));
     assert.equal(gcs.mediaRequests, 1);

@@ -17,6 +17,8 @@ export const KiB = 1024;
 export const MiB = 1024 * 1024;
 
 export const DEFAULT_MAX_GAP = 64 * KiB;
+/** Gap bytes a span may carry per useful byte: at most 1.5× the asked-for bytes are transferred. */
+export const DEFAULT_MAX_WASTE_RATIO = 0.5;
 export const DEFAULT_MAX_REQUEST_BYTES = 8 * MiB;
 export const DEFAULT_MAX_RANGE_BYTES = 512 * MiB;
 export const DEFAULT_NETWORK_CONCURRENCY = 16;
@@ -27,6 +29,13 @@ export interface CoalesceOptions {
   maxGap: number;
   /** Largest request built by coalescing; longer spans are split into requests of at most this size. */
   maxRequestBytes: number;
+  /**
+   * A gap is bridged only while the span's gap bytes stay within this
+   * fraction of its useful bytes, so coalescing saves requests without
+   * fetching much more than was asked for (small baskets far apart stay
+   * separate requests). Default 0.5.
+   */
+  maxWasteRatio?: number;
 }
 
 /** A contiguous run of bytes fetched into one buffer, by one or more requests. */
@@ -53,21 +62,28 @@ export interface ReadPlan {
  */
 export function planReads(ranges: readonly ByteRange[], options: CoalesceOptions): ReadPlan {
   const { maxGap, maxRequestBytes } = options;
+  const maxWaste = options.maxWasteRatio ?? DEFAULT_MAX_WASTE_RATIO;
   const order: number[] = [];
   for (let i = 0; i < ranges.length; i++) if (ranges[i]!.length > 0) order.push(i);
   // By offset; at equal offsets the longer range first, so the shorter ones are contained.
   order.sort((a, b) => ranges[a]!.offset - ranges[b]!.offset || ranges[b]!.length - ranges[a]!.length);
 
-  const spanBounds: { offset: number; end: number }[] = [];
+  const spanBounds: { offset: number; end: number; useful: number; waste: number }[] = [];
   const spanOf = new Int32Array(ranges.length).fill(-1);
   for (const i of order) {
     const r = ranges[i]!;
     const end = r.offset + r.length;
     const cur = spanBounds[spanBounds.length - 1];
-    if (cur && r.offset - cur.end <= maxGap && (end <= cur.end || end - cur.offset <= maxRequestBytes)) {
-      if (end > cur.end) cur.end = end;
+    const gap = cur ? Math.max(0, r.offset - cur.end) : 0;
+    const added = cur ? Math.max(0, end - Math.max(r.offset, cur.end)) : 0;
+    if (cur && (end <= cur.end || (r.offset - cur.end <= maxGap && end - cur.offset <= maxRequestBytes && cur.waste + gap <= maxWaste * (cur.useful + added)))) {
+      if (end > cur.end) {
+        cur.end = end;
+        cur.useful += added;
+        cur.waste += gap;
+      }
     } else {
-      spanBounds.push({ offset: r.offset, end });
+      spanBounds.push({ offset: r.offset, end, useful: r.length, waste: 0 });
     }
     spanOf[i] = spanBounds.length - 1;
   }
@@ -94,8 +110,10 @@ export interface ResolvedPlannerOptions extends CoalesceOptions {
 
 export function resolvePlannerOptions(options: PlannerOptions, defaults: { concurrency: number }): ResolvedPlannerOptions {
   if (options.maxGap !== undefined && !Number.isSafeInteger(options.maxGap)) throw new RootError('BAD_ARGUMENT', `option maxGap must be an integer, got ${options.maxGap}`);
+  if (options.maxWasteRatio !== undefined && !(options.maxWasteRatio >= 0)) throw new RootError('BAD_ARGUMENT', `option maxWasteRatio must be a non-negative number, got ${options.maxWasteRatio}`);
   return {
     maxGap: options.maxGap ?? DEFAULT_MAX_GAP,
+    maxWasteRatio: options.maxWasteRatio ?? DEFAULT_MAX_WASTE_RATIO,
     maxRequestBytes: checkCount('maxRequestBytes', options.maxRequestBytes, DEFAULT_MAX_REQUEST_BYTES, 1),
     concurrency: checkCount('concurrency', options.concurrency, defaults.concurrency, 1),
     maxRangeBytes: checkCount('maxRangeBytes', options.maxRangeBytes, DEFAULT_MAX_RANGE_BYTES, 1),

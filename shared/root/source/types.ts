@@ -47,6 +47,8 @@ export interface ByteSource {
 export interface PlannerOptions {
   /** Ranges whose gap is at most this many bytes are fetched in one request. Default 64 KiB (0 disables coalescing of disjoint ranges). */
   maxGap?: number;
+  /** Gap bytes a coalesced request may carry per useful byte. Default 0.5 (at most 1.5× the asked-for bytes). */
+  maxWasteRatio?: number;
   /** Coalescing never builds a request larger than this; a single range larger than it is split into parallel requests. Default 8 MiB. */
   maxRequestBytes?: number;
   /** Requests in flight at once, across all concurrent read() calls on the source. Default 16 for HTTP and GCS, 8 for local files. */
