@@ -35,7 +35,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
 
 export class UsageError extends Error {}
 
-function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>) {
+function parse<T extends Record<string, { type: 'string' }>>(args: string[], options: T) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
@@ -116,16 +116,18 @@ async function dump(args: string[], out: NodeJS.WritableStream): Promise<number>
   try {
     const tree = await file.tree(values.tree);
     const first = start ?? 0;
-    const last = Math.min(stop ?? tree.tree.entries, tree.tree.entries);
+    const last = Math.max(first, Math.min(stop ?? tree.tree.entries, tree.tree.entries));
+    // an empty read first: a missing branch or an undecodable type fails before any output
+    await tree.read([values.branch], { entryStart: first, entryStop: first });
     out.write('[');
     let written = 0;
     // cluster by cluster, so a dump of a large file streams in bounded memory
-    for await (const chunk of tree.iterate([values.branch], { entryStart: first, entryStop: Math.max(first, last) })) {
+    for await (const chunk of tree.iterate([values.branch], { entryStart: first, entryStop: last })) {
       const column = chunk.columns.get(values.branch)!;
       const n = contentLength(column);
-      for (let i = 0; i < n; i++) {
-        out.write((written++ ? ',\n' : '\n') + jsonValue(elementToPlain(column, i)));
-      }
+      const lines: string[] = [];
+      for (let i = 0; i < n; i++) lines.push((written++ ? ',\n' : '\n') + jsonValue(elementToPlain(column, i)));
+      out.write(lines.join(''));
     }
     out.write(written ? '\n]\n' : ']\n');
   } finally {

@@ -160,8 +160,16 @@ async function interpretElement(tree: Tree, branch: Branch, ctx: ErrorContext): 
   let type: TypeNode;
   let header = true;
   if (st === -1) {
-    // a whole object per entry: the branch's class is its type
+    // a whole object per entry: the branch's class is its type. A class object
+    // is written member by member without its own header (its bases keep
+    // theirs); an STL collection is written with one.
     type = await resolveTypeName(branch.className, resolver);
+    header = type.kind !== 'record';
+  } else if (st === 0) {
+    // a base-class sub-branch: the base object (element fID of the class), with its header
+    const info = await resolver.streamer(branch.className);
+    const el = info?.elements[branch.elementId];
+    type = await resolveTypeName(el && el.kind === 'TStreamerBase' ? el.name : member, resolver);
   } else if (st === 300 || st === 500 || st === 61 || st === 62 || st === 65 || st === 365) {
     const el = await findMember(resolver.streamer, branch.className, member);
     if (!el) throw unsupported(ctx, `member ${member} of ${branch.className}: no streamer info (streamer type ${st})`);

@@ -40,9 +40,17 @@ function leavesOf(p: Plan, out: Branch[] = []): Branch[] {
   return out;
 }
 
+/** What reading cost so far: baskets decoded and their bytes on disk and inflated. */
+export interface DecodeStats {
+  baskets: number;
+  compressedBytes: number;
+  uncompressedBytes: number;
+}
+
 /** Reads branches of one tree. Interpretations are cached per branch. */
 export class TreeReader {
   readonly tree: Tree;
+  readonly stats: DecodeStats = { baskets: 0, compressedBytes: 0, uncompressedBytes: 0 };
   private interpretations = new Map<Branch, Promise<Interpretation>>();
 
   constructor(tree: Tree) {
@@ -152,7 +160,14 @@ export class TreeReader {
       if (p.kind === 'leaf') return assemble(decoded.get(p.branch) ?? [], start, stop, p.branch, this.tree);
       const parts = p.members.map((m) => ({ field: m.field, content: build(m.plan) }));
       if (p.kind === 'collection') return zipCollection(parts, { file: this.file.name, tree: this.tree.name, branch: p.branch.name });
-      return { kind: 'record', length: stop - start, fields: parts.map((x) => ({ name: x.field, content: x.content })) };
+      // a base-class sub-branch contributes its members, as a base class does
+      const fields: { name: string; content: Content }[] = [];
+      p.members.forEach((m, k) => {
+        const c = parts[k]!.content;
+        if (m.plan.kind === 'leaf' && m.plan.branch.streamerType === 0 && c.kind === 'record') fields.push(...c.fields);
+        else fields.push({ name: parts[k]!.field, content: c });
+      });
+      return { kind: 'record', length: stop - start, fields };
     };
     const columns = new Map<string, Content>();
     for (const p of plans) columns.set(p.name, build(p.plan));
@@ -180,6 +195,9 @@ export class TreeReader {
     if (nevBuf !== entries) throw new RootError('CORRUPT', `basket holds ${nevBuf} entries, the branch says ${entries}`);
     const border = last - key.keylen;
     if (border < 0 || border > key.objlen) throw new RootError('CORRUPT', `basket data ends at ${border}, outside its ${key.objlen} bytes`);
+    this.stats.baskets++;
+    this.stats.compressedBytes += raw.length;
+    this.stats.uncompressedBytes += key.keylen + key.objlen;
     const payload = raw.subarray(key.keylen);
     const data = payload.length === key.objlen ? payload : await decompressObject(payload, key.objlen, { ...ctx, offset: basket.seek + key.keylen }, this.file.limits);
     if (border === key.objlen) return { data, offsets: null, entries };

@@ -399,7 +399,7 @@ function readEmbeddedBasket(c: Cursor, ctx: ErrorContext): EmbeddedBasket {
       }
     }
   }
-  let data = new Uint8Array(0);
+  let data: Uint8Array = new Uint8Array(0);
   if (flag === 1 || flag > 10) {
     const buf = c.bytes(last);
     data = buf.subarray(keylen, last);

@@ -147,8 +147,9 @@ export interface TypeResolver {
 
 /** Resolves a C++ type name into a type tree (classes through streamer infos). */
 export async function resolveTypeName(name: string, r: TypeResolver, depth = 0): Promise<TypeNode> {
-  if (depth > 24) throw new RootError('UNSUPPORTED', `type ${name} is nested too deeply`, r.context);
+  if (depth > 24) throw new RootError('UNSUPPORTED', `type ${name} is nested too deeply (recursive?)`, r.context);
   const n = normalizeTypeName(name);
+  if (n.endsWith('*')) throw new RootError('UNSUPPORTED', `type ${name}: pointers are not decoded`, r.context);
   const prim = PRIMITIVES[n];
   if (prim) return { kind: 'primitive', dtype: prim };
   if (n === 'Double32_t') return { kind: 'primitive', dtype: 'float64', double32: true };
@@ -187,6 +188,10 @@ async function resolveClass(className: string, r: TypeResolver, depth: number): 
   const fields: { name: string; type: TypeNode; header: boolean }[] = [];
   const bases: TypeNode[] = [];
   for (const el of info.elements) {
+    if (el.name === 'This' && normalizeTypeName(el.typeName) === normalizeTypeName(className)) {
+      // a class streamed through a collection proxy (DataVector<T> is a vector of T*)
+      throw new RootError('UNSUPPORTED', `type ${className} is a collection of pointers (an xAOD interface container); read its Aux branches instead`, r.context);
+    }
     if (el.kind === 'TStreamerBase') {
       if (el.name === 'TObject' || el.name === 'TNamed') {
         throw new RootError('UNSUPPORTED', `type ${className}: TObject-derived classes are not decoded column-wise`, r.context);
