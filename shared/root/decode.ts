@@ -583,8 +583,22 @@ export function flatRecordOf(t: TypeNode): FlatRecord | null {
   return visit(t) ? { className: t.className, ops: Int32Array.from(ops), fields } : null;
 }
 
-/** Scans one flat record at pos (validating headers), returns the position after it. */
-function skipFlatRecord(rec: FlatRecord, view: DataView, pos: number, limit: number, ends: Int32Array): number {
+/** Smallest number of bytes a flat record can take (headers of 6 bytes, no checksum). */
+function minRecordSize(rec: FlatRecord): number {
+  let n = 0;
+  for (let k = 0; k < rec.ops.length; k++) {
+    const op = rec.ops[k]!;
+    if (op === OP_HEADER) n += 6;
+    else if (op === OP_FIELD) n += DTYPE_SIZE[rec.fields[rec.ops[++k]!]!.dtype];
+  }
+  return n;
+}
+
+/**
+ * Reads one flat record at pos into item n of the columns, checking every
+ * header against the entry limit; returns the position after it.
+ */
+function readFlatRecord(rec: FlatRecord, view: DataView, pos: number, limit: number, cols: NumericArray[], n: number, ends: Int32Array): number {
   const ops = rec.ops;
   let sp = 0;
   for (let k = 0; k < ops.length; k++) {
@@ -592,34 +606,21 @@ function skipFlatRecord(rec: FlatRecord, view: DataView, pos: number, limit: num
     if (op === OP_HEADER) {
       if (pos + 6 > limit) throw corrupt(`${rec.className} header runs past its entry`);
       const bc = view.getUint32(pos);
-      if (!(bc & BYTE_COUNT_MASK)) throw corrupt(`${rec.className} has no byte count at ${pos}`);
       const end = pos + 4 + (bc & ~BYTE_COUNT_MASK);
-      if (end > limit) throw corrupt(`${rec.className} byte count runs past its entry`);
+      if (!(bc & BYTE_COUNT_MASK) || end > limit) throw corrupt(`${rec.className} at ${pos} has no valid byte count`);
       pos += view.getUint16(pos + 4) === 0 ? 10 : 6;
       ends[sp++] = end;
     } else if (op === OP_END) {
       if (pos !== ends[--sp]) throw corrupt(`${rec.className} ends at ${pos}, its byte count says ${ends[sp]}`);
     } else {
-      pos += DTYPE_SIZE[rec.fields[ops[++k]!]!.dtype];
-      if (pos > limit) throw corrupt(`${rec.className} member runs past its entry`);
-    }
-  }
-  return pos;
-}
-
-/** Reads one (already validated) flat record at pos into item n of the columns. */
-function readFlatRecord(rec: FlatRecord, view: DataView, pos: number, cols: NumericArray[], n: number): number {
-  const ops = rec.ops;
-  for (let k = 0; k < ops.length; k++) {
-    const op = ops[k]!;
-    if (op === OP_HEADER) pos += view.getUint16(pos + 4) === 0 ? 10 : 6;
-    else if (op === OP_FIELD) {
       const f = ops[++k]!;
       const dtype = rec.fields[f]!.dtype;
+      const size = DTYPE_SIZE[dtype];
+      if (pos + size > limit) throw corrupt(`${rec.className} member runs past its entry`);
       if (dtype === 'uint32') (cols[f] as Uint32Array)[n] = view.getUint32(pos);
       else if (dtype === 'int32') (cols[f] as Int32Array)[n] = view.getInt32(pos);
       else readBulk(dtype, view, pos, 1, cols[f]!, n);
-      pos += DTYPE_SIZE[dtype];
+      pos += size;
     }
   }
   return pos;
@@ -627,7 +628,12 @@ function readFlatRecord(rec: FlatRecord, view: DataView, pos: number, cols: Nume
 
 type Item = { kind: 'primitive'; dtype: Dtype } | { kind: 'record'; rec: FlatRecord };
 
-/** vector<T> (depth 1) or vector<vector<T>> (depth 2) of primitives or flat records, one object per entry. */
+/**
+ * vector<T> (depth 1) or vector<vector<T>> (depth 2) of primitives or flat
+ * records, one object per entry. One pass over the basket, writing into
+ * arrays sized for the most items the basket's bytes could hold, every size
+ * and header checked against its entry.
+ */
 export class NestedVectorDecoder implements BasketDecoder {
   readonly description: string;
   constructor(
@@ -643,92 +649,63 @@ export class NestedVectorDecoder implements BasketDecoder {
     const view = viewOf(b.data);
     const offs = b.offsets;
     const item = this.item;
+    const total = offs[b.entries]! - offs[0]!;
     const itemSize = item.kind === 'primitive' ? DTYPE_SIZE[item.dtype] : 0;
+    const maxItems = Math.floor(total / (itemSize || minRecordSize((item as { rec: FlatRecord }).rec)));
+    const cols: NumericArray[] = item.kind === 'primitive' ? [allocate(item.dtype, maxItems)] : item.rec.fields.map((f) => allocate(f.dtype, maxItems));
+    const outer = new Int32Array(b.entries + 1);
+    const inner = this.depth === 2 ? new Int32Array(Math.floor(total / 4) + 1) : null;
     const ends = new Int32Array(16);
-    // pass 1: validate and count
     let nInner = 0;
     let nItems = 0;
     for (let i = 0; i < b.entries; i++) {
       let pos = offs[i]!;
       const limit = offs[i + 1]!;
-      pos = this.entryHeader(view, pos, limit, i);
-      const n = this.count(view, pos, limit, i);
+      if (pos + 10 > limit) throw corrupt(`entry ${i} has ${limit - pos} bytes, too short for a ${this.description}`);
+      const bc = view.getUint32(pos);
+      if (!(bc & BYTE_COUNT_MASK) || pos + 4 + (bc & ~BYTE_COUNT_MASK) !== limit) throw corrupt(`entry ${i}: byte count does not match its ${limit - pos}-byte slot`);
+      const version = view.getUint16(pos + 4);
+      if (version & MEMBERWISE) throw new RootError('UNSUPPORTED', `memberwise-streamed ${this.description}`);
+      pos += version === 0 ? 10 : 6;
+      if (pos + 4 > limit) throw corrupt(`entry ${i}: its size runs past the entry`);
+      const n = view.getInt32(pos);
       pos += 4;
-      const lists = this.depth === 2 ? n : 1;
-      for (let j = 0; j < lists; j++) {
-        let m = n;
-        if (this.depth === 2) {
-          m = this.count(view, pos, limit, i);
+      if (n < 0 || n > limit - pos) throw corrupt(`entry ${i}: size ${n} is impossible in ${limit - pos} bytes`);
+      if (inner) {
+        for (let j = 0; j < n; j++) {
+          if (pos + 4 > limit) throw corrupt(`entry ${i}: an inner size runs past the entry`);
+          const m = view.getInt32(pos);
           pos += 4;
-          nInner++;
+          if (m < 0 || m > limit - pos) throw corrupt(`entry ${i}: inner size ${m} is impossible in ${limit - pos} bytes`);
+          pos = this.fill(view, pos, limit, m, cols, nItems, ends, i);
+          nItems += m;
+          inner[++nInner] = nItems;
         }
-        if (itemSize) {
-          pos += m * itemSize;
-          if (pos > limit) throw corrupt(`entry ${i}: ${m} values run past the entry`);
-        } else {
-          for (let k = 0; k < m; k++) pos = skipFlatRecord((item as { rec: FlatRecord }).rec, view, pos, limit, ends);
-        }
-        nItems += m;
+        outer[i + 1] = nInner;
+      } else {
+        pos = this.fill(view, pos, limit, n, cols, nItems, ends, i);
+        nItems += n;
+        outer[i + 1] = nItems;
       }
       if (pos !== limit) throw corrupt(`entry ${i} decoded as ${this.description} uses ${pos - offs[i]!} of its ${limit - offs[i]!} bytes`);
     }
-    // pass 2: fill
-    const outer = new Int32Array(b.entries + 1);
-    const inner = this.depth === 2 ? new Int32Array(nInner + 1) : null;
-    const cols: NumericArray[] = item.kind === 'primitive' ? [allocate(item.dtype, nItems)] : item.rec.fields.map((f) => allocate(f.dtype, nItems));
-    let innerCount = 0;
-    let itemCount = 0;
-    for (let i = 0; i < b.entries; i++) {
-      let pos = offs[i]! + 6;
-      if (view.getUint16(offs[i]! + 4) === 0) pos += 4;
-      const n = view.getInt32(pos);
-      pos += 4;
-      if (inner) {
-        for (let j = 0; j < n; j++) {
-          const m = view.getInt32(pos);
-          pos += 4;
-          pos = this.fill(view, pos, m, cols, itemCount);
-          itemCount += m;
-          inner[++innerCount] = itemCount;
-        }
-        outer[i + 1] = innerCount;
-      } else {
-        pos = this.fill(view, pos, n, cols, itemCount);
-        itemCount += n;
-        outer[i + 1] = itemCount;
-      }
-    }
     const leaf: Content =
       item.kind === 'primitive'
-        ? { kind: 'numeric', dtype: item.dtype, values: cols[0]! }
-        : { kind: 'record', length: nItems, fields: item.rec.fields.map((f, k) => ({ name: f.name, content: { kind: 'numeric', dtype: f.dtype, values: cols[k]! } as Content })) };
-    const innerList: Content = inner ? { kind: 'list', offsets: inner, content: leaf } : leaf;
+        ? { kind: 'numeric', dtype: item.dtype, values: cols[0]!.subarray(0, nItems) }
+        : { kind: 'record', length: nItems, fields: item.rec.fields.map((f, k) => ({ name: f.name, content: { kind: 'numeric', dtype: f.dtype, values: cols[k]!.subarray(0, nItems) } as Content })) };
+    const innerList: Content = inner ? { kind: 'list', offsets: inner.subarray(0, nInner + 1), content: leaf } : leaf;
     return { kind: 'list', offsets: outer, content: innerList };
   }
 
-  private entryHeader(view: DataView, pos: number, limit: number, i: number): number {
-    if (pos + 10 > limit) throw corrupt(`entry ${i} has ${limit - pos} bytes, too short for a ${this.description}`);
-    const bc = view.getUint32(pos);
-    if (!(bc & BYTE_COUNT_MASK) || pos + 4 + (bc & ~BYTE_COUNT_MASK) !== limit) throw corrupt(`entry ${i}: byte count does not match its ${limit - pos}-byte slot`);
-    const version = view.getUint16(pos + 4);
-    if (version & MEMBERWISE) throw new RootError('UNSUPPORTED', `memberwise-streamed ${this.description}`);
-    return pos + (version === 0 ? 10 : 6);
-  }
-
-  private count(view: DataView, pos: number, limit: number, i: number): number {
-    if (pos + 4 > limit) throw corrupt(`entry ${i}: a size runs past the entry`);
-    const n = view.getInt32(pos);
-    if (n < 0 || n > limit - pos) throw corrupt(`entry ${i}: size ${n} is impossible in ${limit - pos} bytes`);
-    return n;
-  }
-
-  private fill(view: DataView, pos: number, m: number, cols: NumericArray[], at: number): number {
+  private fill(view: DataView, pos: number, limit: number, m: number, cols: NumericArray[], at: number, ends: Int32Array, entry: number): number {
     const item = this.item;
     if (item.kind === 'primitive') {
+      const end = pos + m * DTYPE_SIZE[item.dtype];
+      if (end > limit) throw corrupt(`entry ${entry}: ${m} values run past the entry`);
       readBulk(item.dtype, view, pos, m, cols[0]!, at);
-      return pos + m * DTYPE_SIZE[item.dtype];
+      return end;
     }
-    for (let k = 0; k < m; k++) pos = readFlatRecord(item.rec, view, pos, cols, at + k);
+    for (let k = 0; k < m; k++) pos = readFlatRecord(item.rec, view, pos, limit, cols, at + k, ends);
     return pos;
   }
 }
