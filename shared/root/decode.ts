@@ -11,10 +11,11 @@
 
 import { RootError } from './errors';
 import { allocate, DTYPE_SIZE, type Content, type Dtype, type NumericArray } from './content';
-import type { TypeNode } from './types';
+import { typeNodeName, type TypeNode } from './types';
 
 const BYTE_COUNT_MASK = 0x40000000;
 const MEMBERWISE = 0x4000;
+const MAX_MEMBERWISE_ELEMENTS = 1 << 24;
 
 export interface BasketData {
   /** Entry data (the part before the entry-offset table). */
@@ -315,6 +316,16 @@ function need(input: Input, pos: number, n: number, what: string): void {
   if (n < 0 || pos + n > input.end) throw corrupt(`${what} needs ${n} bytes at ${pos} but the entry ends at ${input.end}`);
 }
 
+/** A collection's byte count + version header: [position after it, end of object, member-wise?]. */
+function readCollectionHeader(input: Input, pos: number, what: string): [number, number, boolean] {
+  need(input, pos, 6, `${what} header`);
+  const bc = input.view.getUint32(pos);
+  if (!(bc & BYTE_COUNT_MASK)) throw corrupt(`${what} has no byte count at ${pos}`);
+  const end = pos + 4 + (bc & ~BYTE_COUNT_MASK);
+  if (end > input.end) throw corrupt(`${what} byte count runs past its entry`);
+  return [pos + 6, end, (input.view.getUint16(pos + 4) & MEMBERWISE) !== 0];
+}
+
 /** Reads a byte count + version header; returns [position after header, end of object]. */
 function readHeader(input: Input, pos: number, what: string): [number, number] {
   need(input, pos, 6, `${what} header`);
@@ -330,6 +341,21 @@ function readHeader(input: Input, pos: number, what: string): [number, number] {
     return [pos + 10, end];
   }
   return [pos + 6, end];
+}
+
+/** A string: one length byte (255: a 4-byte length follows), then the bytes. */
+function readString(input: Input, pos: number, b: StringBuilder): number {
+  need(input, pos, 1, 'string length');
+  let len = input.view.getUint8(pos);
+  pos += 1;
+  if (len === 255) {
+    need(input, pos, 4, 'string length');
+    len = input.view.getInt32(pos);
+    pos += 4;
+  }
+  need(input, pos, len, 'string');
+  b.push(input.bytes, pos, len);
+  return pos + len;
 }
 
 interface Compiled {
@@ -367,17 +393,7 @@ export function compileType(t: TypeNode, header: boolean): Compiled {
         read: (input, pos) => {
           let end = -1;
           if (header) [pos, end] = readHeader(input, pos, 'string');
-          need(input, pos, 1, 'string length');
-          let len = input.view.getUint8(pos);
-          pos += 1;
-          if (len === 255) {
-            need(input, pos, 4, 'string length');
-            len = input.view.getInt32(pos);
-            pos += 4;
-          }
-          need(input, pos, len, 'string');
-          b.push(input.bytes, pos, len);
-          pos += len;
+          pos = readString(input, pos, b);
           if (end >= 0 && pos !== end) throw corrupt(`string ends at ${pos}, its byte count says ${end}`);
           return pos;
         },
@@ -423,21 +439,60 @@ export function compileType(t: TypeNode, header: boolean): Compiled {
       // objects inside a container carry their own header; containers and strings do not
       const inner = compileType(item, item.kind === 'record');
       const b = new ListBuilder(inner.builder);
+      // member-wise streaming stores each member of all elements together: only
+      // possible to read here for elements made of primitive members
+      const flat = inner.builder instanceof RecordBuilder && inner.builder.fields.every((f) => f.builder instanceof NumericBuilder || f.builder instanceof StringBuilder) ? inner.builder : null;
       let count = 0;
       return {
         builder: b,
         read: (input, pos) => {
           let end = -1;
-          if (header) [pos, end] = readHeader(input, pos, 'vector');
+          let memberwise = false;
+          if (header) [pos, end, memberwise] = readCollectionHeader(input, pos, t.container);
+          if (memberwise) {
+            need(input, pos, 2, 'element class version');
+            pos += input.view.getUint16(pos) === 0 ? 6 : 2; // version 0: a checksum follows
+          }
           need(input, pos, 4, 'vector size');
           const n = input.view.getInt32(pos);
           pos += 4;
-          if (n < 0 || n > input.end - pos) throw corrupt(`vector claims ${n} elements in ${input.end - pos} bytes`);
-          for (let i = 0; i < n; i++) pos = inner.read(input, pos);
+          // member-wise elements without members take no bytes: bound the count instead
+          if (n < 0 || (memberwise ? n > MAX_MEMBERWISE_ELEMENTS : n > input.end - pos)) throw corrupt(`vector claims ${n} elements in ${input.end - pos} bytes`);
+          if (memberwise && n > 0) {
+            if (!flat) throw new RootError('UNSUPPORTED', `member-wise ${t.container} of ${typeNodeName(item)}`);
+            if (item.kind === 'unknown' && pos !== end) throw new RootError('UNSUPPORTED', `member-wise ${t.container} of a class without streamer info, with member data`);
+            for (const f of flat.fields) {
+              if (f.builder instanceof StringBuilder) {
+                // a std::string member's n values are wrapped in one header
+                const [start, stop] = readHeader(input, pos, `member ${f.name}`);
+                pos = start;
+                for (let k = 0; k < n; k++) pos = readString(input, pos, f.builder);
+                if (pos !== stop) throw corrupt(`member ${f.name} ends at ${pos}, its byte count says ${stop}`);
+                continue;
+              }
+              const nb = f.builder as NumericBuilder;
+              const size = DTYPE_SIZE[nb.dtype];
+              need(input, pos, n * size, `member ${f.name}`);
+              nb.reserve(n);
+              readBulk(nb.dtype, input.view, pos, n, nb.values, nb.n);
+              nb.n += n;
+              pos += n * size;
+            }
+            flat.length += n;
+          } else for (let i = 0; i < n; i++) pos = inner.read(input, pos);
           count += n;
           b.offsets.push(count);
           if (end >= 0 && pos !== end) throw corrupt(`vector ends at ${pos}, its byte count says ${end}`);
           return pos;
+        },
+      };
+    }
+    case 'unknown': {
+      const b = new RecordBuilder([]);
+      return {
+        builder: b,
+        read: () => {
+          throw new RootError('UNSUPPORTED', `a value of class ${t.className}, which the file has no streamer info for`);
         },
       };
     }
@@ -636,16 +691,23 @@ type Item = { kind: 'primitive'; dtype: Dtype } | { kind: 'record'; rec: FlatRec
  */
 export class NestedVectorDecoder implements BasketDecoder {
   readonly description: string;
+  private generic: GenericDecoder | undefined;
   constructor(
     readonly item: Item,
     readonly depth: 1 | 2,
     description: string,
+    /** The full type, for baskets written member-wise (decoded by the generic path). */
+    readonly type?: TypeNode,
   ) {
     this.description = description;
   }
 
   decode(b: BasketData): Content {
     if (!b.offsets) throw corrupt(`a ${this.description} basket has no entry offsets`);
+    if (this.type && b.entries > 0 && b.offsets[1]! - b.offsets[0]! >= 6 && viewOf(b.data).getUint16(b.offsets[0]! + 4) & MEMBERWISE) {
+      this.generic ??= new GenericDecoder(this.type, true, this.description);
+      return this.generic.decode(b);
+    }
     const view = viewOf(b.data);
     const offs = b.offsets;
     const item = this.item;

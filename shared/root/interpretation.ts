@@ -200,10 +200,10 @@ function nestedDecoder(type: TypeNode, typeName: string): BasketDecoder | null {
   };
   if (type.item.kind === 'vector') {
     const item = asItem(type.item.item);
-    return item ? new NestedVectorDecoder(item, 2, typeName) : null;
+    return item ? new NestedVectorDecoder(item, 2, typeName, type) : null;
   }
   const item = asItem(type.item);
-  return item && item.kind === 'record' ? new NestedVectorDecoder(item, 1, typeName) : null;
+  return item && item.kind === 'record' ? new NestedVectorDecoder(item, 1, typeName, type) : null;
 }
 
 /** The member a branch stands for: the last name component after its parent's name. */

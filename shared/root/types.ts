@@ -11,7 +11,9 @@ export type TypeNode =
   | { kind: 'string' }
   | { kind: 'vector'; item: TypeNode; container: string }
   | { kind: 'array'; size: number; item: TypeNode }
-  | { kind: 'record'; className: string; version: number; fields: { name: string; type: TypeNode; header: boolean }[]; bases: TypeNode[] };
+  | { kind: 'record'; className: string; version: number; fields: { name: string; type: TypeNode; header: boolean }[]; bases: TypeNode[] }
+  /** A class the file has no streamer info for: decodable only where no value of it occurs (an empty vector). */
+  | { kind: 'unknown'; className: string };
 
 /**
  * Whether a class member is written with a byte count + version header:
@@ -184,13 +186,17 @@ const ELEMENT_LINK_BASE: TypeNode = {
 async function resolveClass(className: string, r: TypeResolver, depth: number): Promise<TypeNode> {
   const info = await r.streamer(className);
   if (!info && className.startsWith('ElementLink<')) return { kind: 'record', className, version: 1, bases: [ELEMENT_LINK_BASE], fields: [] };
-  if (!info) throw new RootError('UNSUPPORTED', `type ${className}: the file has no streamer info for it`, r.context);
+  if (!info) return { kind: 'unknown', className };
   const fields: { name: string; type: TypeNode; header: boolean }[] = [];
   const bases: TypeNode[] = [];
   for (const el of info.elements) {
     if (el.name === 'This' && normalizeTypeName(el.typeName) === normalizeTypeName(className)) {
-      // a class streamed through a collection proxy (DataVector<T> is a vector of T*)
-      throw new RootError('UNSUPPORTED', `type ${className} is a collection of pointers (an xAOD interface container); read its Aux branches instead`, r.context);
+      // A class streamed through a collection proxy: an xAOD interface
+      // container (DataVector<T>) keeps its data in the Aux branches; per event
+      // it stores its elements member-wise, usually with no members at all.
+      const element = /^DataVector<(.+)>$/.exec(normalizeTypeName(className))?.[1];
+      const item: TypeNode = element ? await resolveTypeName(element, r, depth + 1) : { kind: 'unknown', className: `element of ${className}` };
+      return { kind: 'record', className, version: info.classVersion, bases: [], fields: [{ name: 'This', type: { kind: 'vector', container: 'DataVector', item }, header: true }] };
     }
     if (el.kind === 'TStreamerBase') {
       if (el.name === 'TObject' || el.name === 'TNamed') {
@@ -245,6 +251,7 @@ export function typeNodeName(t: TypeNode): string {
     case 'array':
       return `${typeNodeName(t.item)}[${t.size}]`;
     case 'record':
+    case 'unknown':
       return t.className;
   }
 }

@@ -1,0 +1,68 @@
+// The test oracle: branch values read by jsroot (an independent ROOT reader),
+// in the same plain form as our `toPlainArray`: numbers (64-bit integers as
+// numbers, booleans as 0/1), arrays, strings, and objects for classes with
+// jsroot's bookkeeping fields (`_typename`) removed.
+
+import { openFile, TSelector, treeProcess } from 'jsroot';
+
+export type Plain = number | string | Plain[] | { [k: string]: Plain };
+
+/** jsroot's value for one entry → plain JS. Float32 values stay exactly as jsroot decoded them. */
+export function toPlain(v: unknown): Plain {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string') return v;
+  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? Number(x) : x));
+  if (Array.isArray(v)) return v.map(toPlain);
+  if (v instanceof Set) return [...v].map(toPlain);
+  if (v && typeof v === 'object') {
+    const out: { [k: string]: Plain } = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k === '_typename' || k.startsWith('$')) continue;
+      out[k] = toPlain(x);
+    }
+    return out;
+  }
+  return v === null || v === undefined ? [] : String(v);
+}
+
+export interface OracleTree {
+  entries: number;
+  /** Every branch name, depth first, as jsroot lists them. */
+  branchNames: string[];
+  /** All entries of one branch as plain values, or the error jsroot gave. */
+  read(branch: string): Promise<Plain[] | Error>;
+}
+
+/** Opens a tree with jsroot from bytes in memory. */
+export async function openOracle(bytes: Uint8Array, treeName: string): Promise<OracleTree> {
+  const file = await openFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  const tree = await file.readObject(treeName);
+  const branchNames: string[] = [];
+  const walk = (b: { fName: string; fBranches: { arr: unknown[] } }) => {
+    branchNames.push(b.fName);
+    for (const c of b.fBranches.arr) walk(c as typeof b);
+  };
+  for (const b of tree.fBranches.arr) walk(b);
+  const entries = Number(tree.fEntries);
+  return {
+    entries,
+    branchNames,
+    async read(branch: string) {
+      const sel = new TSelector();
+      sel.addBranch(branch, 'value');
+      const values: Plain[] = [];
+      sel.Process = function (this: { tgtobj: { value: unknown } }) {
+        values.push(toPlain(this.tgtobj.value));
+      };
+      try {
+        await treeProcess(tree, sel);
+      } catch (e) {
+        return e instanceof Error ? e : new Error(String(e));
+      }
+      if (values.length !== entries) return new Error(`jsroot produced ${values.length} of ${entries} entries`);
+      return values;
+    },
+  };
+}
