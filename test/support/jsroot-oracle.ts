@@ -37,32 +37,58 @@ export interface OracleTree {
 
 /** Opens a tree with jsroot from bytes in memory. */
 export async function openOracle(bytes: Uint8Array, treeName: string): Promise<OracleTree> {
-  const file = await openFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-  const tree = await file.readObject(treeName);
+  const file = await quietly(() => openFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer));
+  const tree = await quietly(() => file.readObject(treeName));
   const branchNames: string[] = [];
-  const walk = (b: { fName: string; fBranches: { arr: unknown[] } }) => {
+  // jsroot finds a sub-branch whose name does not repeat its parent's as "parent.child"
+  const dotted = new Map<string, string>();
+  const walk = (b: { fName: string; fBranches: { arr: unknown[] } }, parent: string | null) => {
     branchNames.push(b.fName);
-    for (const c of b.fBranches.arr) walk(c as typeof b);
+    // (array members are named "x[10]" but found as "parent.x")
+    if (parent !== null && !b.fName.startsWith(parent.replace(/\.$/, ''))) dotted.set(b.fName, `${parent.replace(/\.$/, '')}.${b.fName.replace(/\[.*$/, '')}`);
+    for (const c of b.fBranches.arr) walk(c as typeof b, dotted.get(b.fName) ?? b.fName);
   };
-  for (const b of tree.fBranches.arr) walk(b);
+  for (const b of tree.fBranches.arr) walk(b, null);
   const entries = Number(tree.fEntries);
   return {
     entries,
     branchNames,
     async read(branch: string) {
-      const sel = new TSelector();
-      sel.addBranch(branch, 'value');
-      const values: Plain[] = [];
-      sel.Process = function (this: { tgtobj: { value: unknown } }) {
-        values.push(toPlain(this.tgtobj.value));
-      };
-      try {
-        await treeProcess(tree, sel);
-      } catch (e) {
-        return e instanceof Error ? e : new Error(String(e));
-      }
-      if (values.length !== entries) return new Error(`jsroot produced ${values.length} of ${entries} entries`);
-      return values;
+      const first = await readWith(tree, branch, entries);
+      const alias = dotted.get(branch);
+      if (first instanceof Error && alias && /Fail to add branch/.test(first.message)) return readWith(tree, alias, entries);
+      return first;
     },
   };
+}
+
+/** Runs fn with jsroot's console chatter ("Did not found branch", …) silenced. */
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = { log: console.log, warn: console.warn, error: console.error, info: console.info };
+  console.log = console.warn = console.error = console.info = () => {};
+  try {
+    return await fn();
+  } finally {
+    Object.assign(console, saved);
+  }
+}
+
+async function readWith(tree: unknown, branch: string, entries: number): Promise<Plain[] | Error> {
+  return quietly(() => readLoud(tree, branch, entries));
+}
+
+async function readLoud(tree: unknown, branch: string, entries: number): Promise<Plain[] | Error> {
+  const sel = new TSelector();
+  sel.addBranch(branch, 'value');
+  const values: Plain[] = [];
+  sel.Process = function (this: { tgtobj: { value: unknown } }) {
+    values.push(toPlain(this.tgtobj.value));
+  };
+  try {
+    await treeProcess(tree as never, sel);
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
+  if (values.length !== entries) return new Error(`jsroot produced ${values.length} of ${entries} entries`);
+  return values;
 }

@@ -1,0 +1,157 @@
+// Differential tests of the decoder against jsroot, an independent reader:
+// every branch jsroot can read decodes to exactly jsroot's values (floats
+// compared bit for bit: isDeepStrictEqual uses SameValue, so -0 ≠ 0 and NaN
+// equals only NaN). Plus the same tree in five compressions, entry ranges and
+// cluster iteration against whole reads, and typed errors for bad requests.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
+import { openRootFile, RootError, toPlainArray, type PlainValue, type RootFileHandle } from '../shared/root/index';
+import { BufferSource } from '../shared/root/source';
+import { openOracle, type Plain } from './support/jsroot-oracle';
+import { sampleBytes } from '../scripts/lib/samples';
+
+async function open(name: string): Promise<RootFileHandle> {
+  return openRootFile(new BufferSource(await sampleBytes(name), name));
+}
+
+function firstDifference(got: PlainValue[], want: Plain[]): string {
+  if (got.length !== want.length) return `${got.length} entries, jsroot ${want.length}`;
+  const i = got.findIndex((x, k) => !isDeepStrictEqual(x, want[k]));
+  return `entry ${i}: ours ${JSON.stringify(got[i]).slice(0, 300)} jsroot ${JSON.stringify(want[i]).slice(0, 300)}`;
+}
+
+/**
+ * Compares every branch of a tree with jsroot. Returns the counts; fails on
+ * any branch jsroot reads that we do not decode identically, and on anything
+ * but a RootError from us.
+ */
+async function compareTree(name: string, treeName: string, minEqual: number) {
+  const bytes = await sampleBytes(name);
+  const oracle = await openOracle(bytes, treeName);
+  const file = await open(name);
+  const tree = await file.tree(treeName);
+  const ours = [...tree.tree.allBranches()].map((b) => b.name);
+  assert.deepEqual([...new Set(ours)].sort(), [...new Set(oracle.branchNames)].sort(), 'same branch list as jsroot');
+  const counts = { equal: 0, onlyOurs: 0, neither: 0 };
+  const failures: string[] = [];
+  for (const branch of new Set(oracle.branchNames)) {
+    const want = await oracle.read(branch);
+    let got: PlainValue[] | RootError;
+    try {
+      got = toPlainArray((await tree.read([branch])).columns.get(branch)!);
+    } catch (e) {
+      if (!(e instanceof RootError)) throw e;
+      got = e;
+    }
+    if (want instanceof Error) {
+      if (got instanceof RootError) counts.neither++;
+      else counts.onlyOurs++;
+      continue;
+    }
+    if (got instanceof RootError) failures.push(`${branch}: jsroot reads it, we fail: ${got.message}`);
+    else if (!isDeepStrictEqual(got, want)) failures.push(`${branch}: ${firstDifference(got, want)}`);
+    else counts.equal++;
+  }
+  assert.deepEqual(failures.slice(0, 10), [], `${failures.length} branches differ from jsroot`);
+  assert.ok(counts.equal >= minEqual, `${counts.equal} branches compared equal, expected at least ${minEqual}`);
+  console.log(`${name}: ${counts.equal} branches equal to jsroot, ${counts.onlyOurs} decoded that jsroot cannot read, ${counts.neither} read by neither`);
+  return counts;
+}
+
+describe('differential: every branch jsroot reads', () => {
+  test('DAOD_PHYSLITE_21.2.108.0 (r21): all branches', { timeout: 300_000 }, async () => {
+    await compareTree('DAOD_PHYSLITE_21.2.108.0.art.pool.root', 'CollectionTree', 1300);
+  });
+  test('PHYSLITE_example (r22): all branches', { timeout: 300_000 }, async () => {
+    await compareTree('PHYSLITE_example.root', 'CollectionTree', 1250);
+  });
+  test('uproot-vectorVectorDouble: vector<vector<double>>', async () => {
+    const c = await compareTree('uproot-vectorVectorDouble.root', 't', 1);
+    assert.equal(c.equal, 1);
+  });
+  test('uproot-small-evnt-tree-fullsplit: a fully split class with every member kind', async () => {
+    const c = await compareTree('uproot-small-evnt-tree-fullsplit.root', 'tree', 43);
+    assert.equal(c.onlyOurs + c.neither, 0);
+  });
+  test('uproot-HZZ-zlib: flat and jagged leaves', async () => {
+    const c = await compareTree('uproot-HZZ-zlib.root', 'events', 51);
+    assert.equal(c.equal, 51);
+  });
+});
+
+describe('compressions', () => {
+  test('the five uproot-HZZ files (zlib, lz4, lzma, zstd, uncompressed) decode to identical arrays', async () => {
+    const names = ['zlib', 'lz4', 'lzma', 'zstd', 'uncompressed'].map((c) => `uproot-HZZ-${c}.root`);
+    let reference: Map<string, PlainValue[]> | undefined;
+    for (const name of names) {
+      const tree = await (await open(name)).tree('events');
+      const branches = [...tree.tree.allBranches()].map((b) => b.name);
+      assert.equal(branches.length, 51);
+      const { columns } = await tree.read(branches);
+      const plain = new Map(branches.map((b) => [b, toPlainArray(columns.get(b)!)]));
+      if (!reference) reference = plain;
+      else for (const b of branches) assert.ok(isDeepStrictEqual(plain.get(b), reference.get(b)), `${name}: ${b} differs from the zlib file`);
+    }
+  });
+});
+
+describe('entry ranges and clusters', () => {
+  test('reading [start, stop) equals slicing a whole read; cluster iteration covers every entry once', async () => {
+    const tree = await (await open('DAOD_PHYSLITE_21.2.108.0.art.pool.root')).tree('CollectionTree');
+    const names = ['AnalysisJetsAuxDyn.GhostTrack', 'AnalysisJetsAuxDyn.NumTrkPt500', 'AnalysisElectronsAuxDyn.pt', 'AnalysisMuonsAuxDyn.inDetTrackParticleLink', 'EventInfoAux.eventNumber', 'EventInfoAux.streamTagNames'];
+    const whole = await tree.read(names);
+    const plainWhole = new Map(names.map((n) => [n, toPlainArray(whole.columns.get(n)!)]));
+    // GhostTrack has 19 baskets over 40 entries: ranges cut through baskets
+    for (const [a, b] of [[0, 1], [3, 17], [26, 28], [39, 40], [0, 40], [12, 12]] as const) {
+      const part = await tree.read(names, { entryStart: a, entryStop: b });
+      for (const n of names) assert.ok(isDeepStrictEqual(toPlainArray(part.columns.get(n)!), plainWhole.get(n)!.slice(a, b)), `${n} [${a}, ${b})`);
+    }
+    const clusters = tree.tree.clusters();
+    assert.deepEqual(clusters, [
+      { entryStart: 0, entryStop: 27 },
+      { entryStart: 27, entryStop: 40 },
+    ]);
+    const seen: Map<string, PlainValue[]> = new Map(names.map((n) => [n, []]));
+    let next = 0;
+    for await (const chunk of tree.iterate(names)) {
+      assert.equal(chunk.entryStart, next);
+      next = chunk.entryStop;
+      for (const n of names) seen.get(n)!.push(...toPlainArray(chunk.columns.get(n)!));
+    }
+    assert.equal(next, 40);
+    for (const n of names) assert.ok(isDeepStrictEqual(seen.get(n), plainWhole.get(n)), `${n} by cluster`);
+    // an entry range past the end is clipped, an inverted one is an error
+    assert.equal((await tree.read(names, { entryStart: 35, entryStop: 1000 })).entryStop, 40);
+    await assert.rejects(tree.read(names, { entryStart: 5, entryStop: 2 }), (e: unknown) => e instanceof RootError && e.code === 'BAD_ARGUMENT');
+  });
+
+  test('the column shapes are typed arrays and offsets', async () => {
+    const tree = await (await open('DAOD_PHYSLITE_21.2.108.0.art.pool.root')).tree('CollectionTree');
+    const { columns } = await tree.read(['AnalysisElectronsAuxDyn.pt', 'AnalysisJetsAuxDyn.NumTrkPt500', 'AnalysisJetsAuxDyn.GhostTrack', 'AnalysisMuonsAuxDyn.inDetTrackParticleLink', 'EventInfoAux.eventNumber']);
+    const pt = columns.get('AnalysisElectronsAuxDyn.pt')!;
+    assert.ok(pt.kind === 'list' && pt.content.kind === 'numeric' && pt.content.values instanceof Float32Array && pt.offsets instanceof Int32Array);
+    const ntrk = columns.get('AnalysisJetsAuxDyn.NumTrkPt500')!;
+    assert.ok(ntrk.kind === 'list' && ntrk.content.kind === 'list' && ntrk.content.content.kind === 'numeric' && ntrk.content.content.values instanceof Int32Array);
+    const ghost = columns.get('AnalysisJetsAuxDyn.GhostTrack')!;
+    assert.ok(ghost.kind === 'list' && ghost.content.kind === 'list' && ghost.content.content.kind === 'record');
+    assert.deepEqual(ghost.content.content.fields.map((f) => [f.name, f.content.kind === 'numeric' && f.content.values.constructor.name]), [
+      ['m_persKey', 'Uint32Array'],
+      ['m_persIndex', 'Uint32Array'],
+    ]);
+    const link = columns.get('AnalysisMuonsAuxDyn.inDetTrackParticleLink')!;
+    assert.ok(link.kind === 'list' && link.content.kind === 'record');
+    const ev = columns.get('EventInfoAux.eventNumber')!;
+    assert.ok(ev.kind === 'numeric' && ev.values instanceof BigUint64Array);
+  });
+});
+
+describe('bad requests', () => {
+  test('a missing tree or branch is NOT_FOUND naming it; an interface container with data is UNSUPPORTED', async () => {
+    const file = await open('PHYSLITE_example.root');
+    await assert.rejects(file.tree('NoSuchTree'), (e: unknown) => e instanceof RootError && e.code === 'NOT_FOUND' && e.message.includes('NoSuchTree') && e.message.includes('PHYSLITE_example.root'));
+    const tree = await file.tree('CollectionTree');
+    await assert.rejects(tree.read(['AnalysisElectronsAuxDyn.ptt']), (e: unknown) => e instanceof RootError && e.code === 'NOT_FOUND' && /AnalysisElectronsAuxDyn\.ptt/.test(e.message));
+  });
+});
