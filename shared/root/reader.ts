@@ -157,7 +157,7 @@ export class TreeReader {
     }
 
     const build = (p: Plan): Content => {
-      if (p.kind === 'leaf') return assemble(decoded.get(p.branch) ?? [], start, stop, p.branch, this.tree);
+      if (p.kind === 'leaf') return assemble(decoded.get(p.branch) ?? [], start, stop, p.branch, this.tree, p.interpretation);
       const parts = p.members.map((m) => ({ field: m.field, content: build(m.plan) }));
       if (p.kind === 'collection') return zipCollection(parts, { file: this.file.name, tree: this.tree.name, branch: p.branch.name });
       // a base-class sub-branch contributes its members, as a base class does
@@ -266,7 +266,7 @@ function embeddedData(b: BasketLocation): BasketData {
 }
 
 /** Joins the decoded baskets of one branch and cuts them to [start, stop). */
-function assemble(parts: { basket: BasketLocation; content: Content }[], start: number, stop: number, branch: Branch, tree: Tree): Content {
+function assemble(parts: { basket: BasketLocation; content: Content }[], start: number, stop: number, branch: Branch, tree: Tree, interpretation: Interpretation): Content {
   parts.sort((a, b) => a.basket.entryStart - b.basket.entryStart);
   let covered = start;
   const pieces: Content[] = [];
@@ -280,13 +280,9 @@ function assemble(parts: { basket: BasketLocation; content: Content }[], start: 
   if (covered < stop) {
     throw new RootError('CORRUPT', `baskets cover entries up to ${covered}, not ${stop}`, { file: tree.file.name, tree: tree.name, branch: branch.name });
   }
-  if (pieces.length === 0) return emptyLike(parts[0]?.content);
+  // an empty range: an empty column of the branch's shape
+  if (pieces.length === 0) return interpretation.decoder.decode({ data: new Uint8Array(0), offsets: new Int32Array(1), entries: 0 });
   return concatContents(pieces);
-}
-
-function emptyLike(c: Content | undefined): Content {
-  if (!c) return { kind: 'record', length: 0, fields: [] };
-  return sliceContent(c, 0, 0);
 }
 
 /** Split collection members (each list(x), same counts) → list(record{member: x}). */

@@ -37,16 +37,20 @@ export interface OracleTree {
 
 /** Opens a tree with jsroot from bytes in memory. */
 export async function openOracle(bytes: Uint8Array, treeName: string): Promise<OracleTree> {
-  const file = await quietly(() => openFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer));
-  const tree = await quietly(() => file.readObject(treeName));
+  interface JsrootBranch {
+    fName: string;
+    fBranches: { arr: JsrootBranch[] };
+  }
+  const file = await quietly(async () => openFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer));
+  const tree = (await quietly(async () => file.readObject(treeName))) as { fEntries: number; fBranches: { arr: JsrootBranch[] } };
   const branchNames: string[] = [];
   // jsroot finds a sub-branch whose name does not repeat its parent's as "parent.child"
   const dotted = new Map<string, string>();
-  const walk = (b: { fName: string; fBranches: { arr: unknown[] } }, parent: string | null) => {
+  const walk = (b: JsrootBranch, parent: string | null) => {
     branchNames.push(b.fName);
     // (array members are named "x[10]" but found as "parent.x")
     if (parent !== null && !b.fName.startsWith(parent.replace(/\.$/, ''))) dotted.set(b.fName, `${parent.replace(/\.$/, '')}.${b.fName.replace(/\[.*$/, '')}`);
-    for (const c of b.fBranches.arr) walk(c as typeof b, dotted.get(b.fName) ?? b.fName);
+    for (const c of b.fBranches.arr) walk(c, dotted.get(b.fName) ?? b.fName);
   };
   for (const b of tree.fBranches.arr) walk(b, null);
   const entries = Number(tree.fEntries);
