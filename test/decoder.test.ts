@@ -11,6 +11,7 @@ import { openRootFile, RootError, toPlainArray, type PlainValue, type RootFileHa
 import { BufferSource } from '../shared/root/source';
 import { openOracle, type Plain } from './support/jsroot-oracle';
 import { sampleBytes } from '../scripts/lib/samples';
+import { relayoutIntoSubdirectories } from './support/root-layout';
 
 async function open(name: string): Promise<RootFileHandle> {
   return openRootFile(new BufferSource(await sampleBytes(name), name));
@@ -153,5 +154,27 @@ describe('bad requests', () => {
     await assert.rejects(file.tree('NoSuchTree'), (e: unknown) => e instanceof RootError && e.code === 'NOT_FOUND' && e.message.includes('NoSuchTree') && e.message.includes('PHYSLITE_example.root'));
     const tree = await file.tree('CollectionTree');
     await assert.rejects(tree.read(['AnalysisElectronsAuxDyn.ptt']), (e: unknown) => e instanceof RootError && e.code === 'NOT_FOUND' && /AnalysisElectronsAuxDyn\.ptt/.test(e.message));
+  });
+});
+
+describe('file structure', () => {
+  test('a large-file header, 64-bit directory keys and nested subdirectories lead to the same tree', async () => {
+    const name = 'uproot-HZZ-zlib.root';
+    const original = await open(name);
+    const key = original.file.root.key('events');
+    const moved = relayoutIntoSubdirectories(await sampleBytes(name), key, { seek: original.file.header.seekInfo, nbytes: original.file.header.nbytesInfo });
+    const file = await openRootFile(new BufferSource(moved, 'relayout.root'));
+    assert.ok(file.file.header.version >= 1000000, 'a large-file header');
+    assert.deepEqual(await file.trees(), ['sub/inner/events']);
+    assert.equal((await file.file.root.subdirectory('sub')).path, 'sub');
+    const tree = await file.tree('sub/inner/events');
+    const want = await (await original.tree('events')).read(['Muon_Px', 'NJet', 'MET_px']);
+    const got = await tree.read(['Muon_Px', 'NJet', 'MET_px']);
+    for (const b of ['Muon_Px', 'NJet', 'MET_px']) assert.ok(isDeepStrictEqual(toPlainArray(got.columns.get(b)!), toPlainArray(want.columns.get(b)!)), b);
+    // jsroot reads the re-laid-out file too: the layout is real ROOT, not just what we expect
+    const oracle = await openOracle(moved, 'sub/inner/events');
+    assert.ok(isDeepStrictEqual(toPlainArray(got.columns.get('Muon_Px')!), await oracle.read('Muon_Px')));
+    await assert.rejects(file.tree('sub/nope/events'), (e: unknown) => e instanceof RootError && e.code === 'NOT_FOUND' && /nope/.test(e.message));
+    await assert.rejects(file.tree('sub'), (e: unknown) => e instanceof RootError && e.code === 'NOT_FOUND' && /not a TTree/.test(e.message));
   });
 });

@@ -1,0 +1,167 @@
+// Re-lays out an existing ROOT file for structure tests: a new 64-bit ("large
+// file") header, a root directory and key lists written with 64-bit seek
+// pointers, and the file's TTree moved into a subdirectory ("sub/inner/").
+// The original bytes stay where they were (baskets, the TTree record, the
+// streamer infos), so the tree's data is unchanged: only the way to it is new,
+// mixing 64-bit directory keys with the original 32-bit object keys, as ROOT
+// does in a file that grew past 2 GB.
+
+const enc = new TextEncoder();
+
+class Writer {
+  bytes: number[] = [];
+  get length(): number {
+    return this.bytes.length;
+  }
+  u8(v: number) {
+    this.bytes.push(v & 0xff);
+  }
+  u16(v: number) {
+    this.u8(v >>> 8);
+    this.u8(v);
+  }
+  u32(v: number) {
+    this.u16(v >>> 16);
+    this.u16(v & 0xffff);
+  }
+  u64(v: number) {
+    this.u32(Math.floor(v / 2 ** 32));
+    this.u32(v % 2 ** 32);
+  }
+  str(s: string) {
+    const b = enc.encode(s);
+    this.u8(b.length);
+    for (const x of b) this.u8(x);
+  }
+}
+
+interface KeyFields {
+  nbytes: number;
+  objlen: number;
+  seekKey: number;
+  seekPdir: number;
+  className: string;
+  name: string;
+  title: string;
+  cycle?: number;
+  /** fKeylen of the key record at seekKey, when it differs from this entry's own length (an original 32-bit key). */
+  keylen?: number;
+}
+
+/** A TKey header with 64-bit seek pointers (key version 1004). */
+function writeKey(w: Writer, k: KeyFields): void {
+  w.u32(k.nbytes);
+  w.u16(1004);
+  w.u32(k.objlen);
+  w.u32(0x7e3c1a00); // fDatime
+  w.u16(k.keylen ?? keyLength(k));
+  w.u16(k.cycle ?? 1);
+  w.u64(k.seekKey);
+  w.u64(k.seekPdir);
+  w.str(k.className);
+  w.str(k.name);
+  w.str(k.title);
+}
+
+function keyLength(k: Pick<KeyFields, 'className' | 'name' | 'title'>): number {
+  return 4 + 2 + 4 + 4 + 2 + 2 + 8 + 8 + 3 + enc.encode(k.className).length + enc.encode(k.name).length + enc.encode(k.title).length;
+}
+
+/** A TDirectory record with 64-bit seeks (version 1005). */
+function writeDirectoryRecord(w: Writer, d: { nbytesKeys: number; nbytesName: number; seekDir: number; seekParent: number; seekKeys: number }): void {
+  w.u16(1005);
+  w.u32(0);
+  w.u32(0);
+  w.u32(d.nbytesKeys);
+  w.u32(d.nbytesName);
+  w.u64(d.seekDir);
+  w.u64(d.seekParent);
+  w.u64(d.seekKeys);
+}
+
+const DIR_RECORD = 2 + 4 + 4 + 4 + 4 + 8 + 8 + 8;
+
+export interface OriginalKey {
+  name: string;
+  title: string;
+  className: string;
+  cycle: number;
+  nbytes: number;
+  objlen: number;
+  keylen: number;
+  seekKey: number;
+}
+
+/**
+ * Returns the new file: `original` with a large-file header, and `tree` (one
+ * of its keys) reachable as "sub/inner/<name>" through 64-bit directories.
+ */
+export function relayoutIntoSubdirectories(original: Uint8Array, tree: OriginalKey, streamer: { seek: number; nbytes: number }): Uint8Array {
+  const w = new Writer();
+  for (const b of original) w.u8(b);
+  const dirKey = (name: string) => ({ className: 'TDirectoryFile', name, title: '' });
+
+  // innermost first: "inner" holds the tree's key
+  const innerKeysAt = w.length;
+  const innerListKey = { className: 'TDirectory', name: 'inner', title: '' };
+  const innerEntries = [{ ...tree, seekPdir: 0 }];
+  const innerKeysLen = keyLength(innerListKey) + 4 + innerEntries.reduce((n, k) => n + keyLength(k), 0);
+  writeKey(w, { ...innerListKey, nbytes: innerKeysLen, objlen: innerKeysLen - keyLength(innerListKey), seekKey: innerKeysAt, seekPdir: 0 });
+  w.u32(innerEntries.length);
+  for (const k of innerEntries) writeKey(w, k);
+
+  // "inner"'s own key + directory record, listed in "sub"
+  const innerAt = w.length;
+  const innerKey = { ...dirKey('inner'), nbytes: keyLength(dirKey('inner')) + DIR_RECORD, objlen: DIR_RECORD, seekKey: innerAt, seekPdir: 0 };
+  writeKey(w, innerKey);
+  writeDirectoryRecord(w, { nbytesKeys: innerKeysLen, nbytesName: 0, seekDir: innerAt, seekParent: 0, seekKeys: innerKeysAt });
+
+  const subKeysAt = w.length;
+  const subListKey = { className: 'TDirectory', name: 'sub', title: '' };
+  const subKeysLen = keyLength(subListKey) + 4 + keyLength(innerKey);
+  writeKey(w, { ...subListKey, nbytes: subKeysLen, objlen: subKeysLen - keyLength(subListKey), seekKey: subKeysAt, seekPdir: 0 });
+  w.u32(1);
+  writeKey(w, innerKey);
+
+  const subAt = w.length;
+  const subKey = { ...dirKey('sub'), nbytes: keyLength(dirKey('sub')) + DIR_RECORD, objlen: DIR_RECORD, seekKey: subAt, seekPdir: 0 };
+  writeKey(w, subKey);
+  writeDirectoryRecord(w, { nbytesKeys: subKeysLen, nbytesName: 0, seekDir: subAt, seekParent: 0, seekKeys: subKeysAt });
+
+  // the root directory: its key list holds "sub"; its record sits at fBEGIN
+  const rootKeysAt = w.length;
+  const rootListKey = { className: 'TFile', name: 'relayout.root', title: '' };
+  const rootKeysLen = keyLength(rootListKey) + 4 + keyLength(subKey);
+  writeKey(w, { ...rootListKey, nbytes: rootKeysLen, objlen: rootKeysLen - keyLength(rootListKey), seekKey: rootKeysAt, seekPdir: 0 });
+  w.u32(1);
+  writeKey(w, subKey);
+  // at fBEGIN, as ROOT writes it: the file's own key, its name and title, then the directory record
+  const begin = w.length;
+  const fileKey = { className: 'TFile', name: 'relayout.root', title: '' };
+  const nbytesName = keyLength(fileKey) + 2 + enc.encode(fileKey.name).length + enc.encode(fileKey.title).length;
+  writeKey(w, { ...fileKey, nbytes: nbytesName + DIR_RECORD + 300, objlen: nbytesName + DIR_RECORD + 300 - keyLength(fileKey), seekKey: begin, seekPdir: 0 });
+  w.str(fileKey.name);
+  w.str(fileKey.title);
+  writeDirectoryRecord(w, { nbytesKeys: rootKeysLen, nbytesName, seekDir: begin, seekParent: 0, seekKeys: rootKeysAt });
+  for (let i = 0; i < 300; i++) w.u8(0); // UUID and spare room (readers fetch a few hundred bytes here)
+  const end = w.length;
+
+  // the large-file header over the first bytes (the original's first key starts at 100)
+  const h = new Writer();
+  for (const c of 'root') h.u8(c.charCodeAt(0));
+  h.u32(1000000 + 63000); // fVersion: large file
+  h.u32(begin); // fBEGIN
+  h.u64(end); // fEND
+  h.u64(0); // fSeekFree
+  h.u32(0); // fNbytesFree
+  h.u32(0); // nfree
+  h.u32(nbytesName); // fNbytesName
+  h.u8(8); // fUnits
+  h.u32(101); // fCompress
+  h.u64(streamer.seek); // fSeekInfo
+  h.u32(streamer.nbytes); // fNbytesInfo
+  const out = Uint8Array.from(w.bytes);
+  if (h.length > 100) throw new Error('header too long');
+  out.set(Uint8Array.from(h.bytes), 0);
+  return out;
+}
