@@ -620,6 +620,35 @@ export interface FlatRecord {
   fields: { name: string; dtype: Dtype }[];
 }
 
+/**
+ * For a flat record whose headers all come first and whose members all come
+ * last (H…H F…F E…E: ElementLink is header, base header, key, index), the
+ * number of nested headers and the members' total size, so members can be
+ * read straight at the record's end; otherwise null.
+ */
+function tailLayout(rec: FlatRecord): { headers: number; fieldBytes: number } | null {
+  const ops = rec.ops;
+  let k = 0;
+  let headers = 0;
+  while (k < ops.length && ops[k] === OP_HEADER) {
+    headers++;
+    k++;
+  }
+  let fieldBytes = 0;
+  while (k < ops.length && ops[k] === OP_FIELD) {
+    const dtype = rec.fields[ops[k + 1]!]!.dtype;
+    if (dtype !== 'uint32' && dtype !== 'int32') return null;
+    fieldBytes += 4;
+    k += 2;
+  }
+  let ends = 0;
+  while (k < ops.length && ops[k] === OP_END) {
+    ends++;
+    k++;
+  }
+  return k === ops.length && ends === headers && headers > 0 ? { headers, fieldBytes } : null;
+}
+
 export function flatRecordOf(t: TypeNode): FlatRecord | null {
   if (t.kind !== 'record') return null;
   const ops: number[] = [];
@@ -683,6 +712,12 @@ function readFlatRecord(rec: FlatRecord, view: DataView, pos: number, limit: num
 
 type Item = { kind: 'primitive'; dtype: Dtype } | { kind: 'record'; rec: FlatRecord };
 
+function grow(a: Int32Array): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(a.length * 2);
+  grown.set(a);
+  return grown;
+}
+
 /**
  * vector<T> (depth 1) or vector<vector<T>> (depth 2) of primitives or flat
  * records, one object per entry. One pass over the basket, writing into
@@ -716,7 +751,8 @@ export class NestedVectorDecoder implements BasketDecoder {
     const maxItems = Math.floor(total / (itemSize || minRecordSize((item as { rec: FlatRecord }).rec)));
     const cols: NumericArray[] = item.kind === 'primitive' ? [allocate(item.dtype, maxItems)] : item.rec.fields.map((f) => allocate(f.dtype, maxItems));
     const outer = new Int32Array(b.entries + 1);
-    const inner = this.depth === 2 ? new Int32Array(Math.floor(total / 4) + 1) : null;
+    // inner lists: at most one per 4 bytes, but usually far fewer, so grow on demand
+    let inner: Int32Array | null = this.depth === 2 ? new Int32Array(Math.min(Math.floor(total / 4), 64 + b.entries * 8) + 1) : null;
     const ends = new Int32Array(16);
     let nInner = 0;
     let nItems = 0;
@@ -741,7 +777,8 @@ export class NestedVectorDecoder implements BasketDecoder {
           if (m < 0 || m > limit - pos) throw corrupt(`entry ${i}: inner size ${m} is impossible in ${limit - pos} bytes`);
           pos = this.fill(view, pos, limit, m, cols, nItems, ends, i);
           nItems += m;
-          inner[++nInner] = nItems;
+          if (nInner + 1 === inner!.length) inner = grow(inner!);
+          inner![++nInner] = nItems;
         }
         outer[i + 1] = nInner;
       } else {
@@ -767,7 +804,33 @@ export class NestedVectorDecoder implements BasketDecoder {
       readBulk(item.dtype, view, pos, m, cols[0]!, at);
       return end;
     }
+    if (this.tail === undefined) this.tail = tailLayout(item.rec);
+    if (this.tail) return this.fillTail(view, pos, limit, m, cols, at, this.tail);
     for (let k = 0; k < m; k++) pos = readFlatRecord(item.rec, view, pos, limit, cols, at + k, ends);
+    return pos;
+  }
+
+  private tail: { headers: number; fieldBytes: number } | null | undefined;
+
+  /** Records laid out as headers, then 32-bit members: every header checked, members read at the end. */
+  private fillTail(view: DataView, pos: number, limit: number, m: number, cols: NumericArray[], at: number, tail: { headers: number; fieldBytes: number }): number {
+    const rec = (this.item as { rec: FlatRecord }).rec;
+    const nf = cols.length;
+    for (let k = 0; k < m; k++) {
+      if (pos + 6 > limit) throw corrupt(`${rec.className} header runs past its entry`);
+      const bc = view.getUint32(pos);
+      const end = pos + 4 + (bc & ~BYTE_COUNT_MASK);
+      if (!(bc & BYTE_COUNT_MASK) || end > limit) throw corrupt(`${rec.className} at ${pos} has no valid byte count`);
+      let p = pos + (view.getUint16(pos + 4) === 0 ? 10 : 6);
+      for (let h = 1; h < tail.headers; h++) {
+        const inner = p + 6 <= end ? view.getUint32(p) : 0;
+        if (!(inner & BYTE_COUNT_MASK) || p + 4 + (inner & ~BYTE_COUNT_MASK) !== end) throw corrupt(`${rec.className} at ${pos}: nested byte count does not end with the object`);
+        p += view.getUint16(p + 4) === 0 ? 10 : 6;
+      }
+      if (p + tail.fieldBytes !== end) throw corrupt(`${rec.className} at ${pos}: members do not fill the object`);
+      for (let f = 0; f < nf; f++) (cols[f] as Uint32Array)[at + k] = view.getUint32(p + 4 * f);
+      pos = end;
+    }
     return pos;
   }
 }

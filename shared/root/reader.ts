@@ -34,8 +34,8 @@ type Plan =
   | { kind: 'collection'; branch: Branch; members: { field: string; plan: Plan }[] }
   | { kind: 'record'; branch: Branch; members: { field: string; plan: Plan }[] };
 
-function leavesOf(p: Plan, out: Branch[] = []): Branch[] {
-  if (p.kind === 'leaf') out.push(p.branch);
+function leavesOf(p: Plan, out: { branch: Branch; interpretation: Interpretation }[] = []): { branch: Branch; interpretation: Interpretation }[] {
+  if (p.kind === 'leaf') out.push(p);
   else for (const m of p.members) leavesOf(m.plan, out);
   return out;
 }
@@ -52,6 +52,7 @@ export class TreeReader {
   readonly tree: Tree;
   readonly stats: DecodeStats = { baskets: 0, compressedBytes: 0, uncompressedBytes: 0 };
   private interpretations = new Map<Branch, Promise<Interpretation>>();
+  private plans = new Map<Branch, Promise<Plan>>();
 
   constructor(tree: Tree) {
     this.tree = tree;
@@ -84,16 +85,26 @@ export class TreeReader {
     }
   }
 
-  private async plan(branch: Branch, depth = 0): Promise<Plan> {
+  private plan(branch: Branch): Promise<Plan> {
+    let p = this.plans.get(branch);
+    if (!p) {
+      p = this.makePlan(branch, 0);
+      this.plans.set(branch, p);
+      p.catch(() => this.plans.delete(branch));
+    }
+    return p;
+  }
+
+  private async makePlan(branch: Branch, depth: number): Promise<Plan> {
     const coll = splitCollectionOf(branch);
     if (coll) {
       const members = [];
-      for (const m of coll.members) members.push({ field: m.name, plan: await this.plan(m.branch, depth + 1) });
+      for (const m of coll.members) members.push({ field: m.name, plan: await this.makePlan(m.branch, depth + 1) });
       return { kind: 'collection', branch, members };
     }
     if (branch.rootClass === 'TBranchElement' && branch.branches.length > 0 && depth < 8) {
       const members = [];
-      for (const child of branch.branches) members.push({ field: memberField(branch, child), plan: await this.plan(child, depth + 1) });
+      for (const child of branch.branches) members.push({ field: memberField(branch, child), plan: await this.makePlan(child, depth + 1) });
       return { kind: 'record', branch, members };
     }
     return { kind: 'leaf', branch, interpretation: await this.interpretation(branch) };
@@ -115,41 +126,37 @@ export class TreeReader {
     const plans: { name: string; plan: Plan }[] = [];
     for (const name of names) plans.push({ name, plan: await this.plan(this.tree.branch(name)) });
     // every basket overlapping the range, for every leaf-level branch
-    const jobs: { branch: Branch; basket: BasketLocation }[] = [];
-    const seen = new Set<string>();
+    const jobs: { branch: Branch; interpretation: Interpretation; basket: BasketLocation; raw: Uint8Array | null }[] = [];
+    const seen = new Set<BasketLocation>();
     for (const p of plans) {
-      for (const branch of leavesOf(p.plan)) {
+      for (const { branch, interpretation } of leavesOf(p.plan)) {
         for (const basket of branch.baskets) {
-          if (basket.entryStop <= start || basket.entryStart >= stop) continue;
-          const id = `${branch.path}#${basket.index}`;
-          if (seen.has(id)) continue;
-          seen.add(id);
-          jobs.push({ branch, basket });
+          if (basket.entryStop <= start || basket.entryStart >= stop || seen.has(basket)) continue;
+          seen.add(basket);
+          jobs.push({ branch, interpretation, basket, raw: null });
         }
       }
     }
     const onDisk = jobs.filter((j) => !j.basket.embedded);
-    const raws = onDisk.length
-      ? await this.file.readRanges(onDisk.map((j) => ({ offset: j.basket.seek, length: j.basket.bytes }))).catch((e) => {
-          throw asRootError(e, { file: this.file.name, tree: this.tree.name });
-        })
-      : [];
-    const rawByJob = new Map<{ branch: Branch; basket: BasketLocation }, Uint8Array>();
-    onDisk.forEach((j, i) => rawByJob.set(j, raws[i]!));
+    if (onDisk.length) {
+      const raws = await this.file.readRanges(onDisk.map((j) => ({ offset: j.basket.seek, length: j.basket.bytes }))).catch((e) => {
+        throw asRootError(e, { file: this.file.name, tree: this.tree.name });
+      });
+      onDisk.forEach((j, i) => (j.raw = raws[i]!));
+    }
 
+    // inflate and decode (synchronous from here: no awaits per basket)
     const decoded = new Map<Branch, { basket: BasketLocation; content: Content }[]>();
     for (const j of jobs) {
-      const ctx: ErrorContext = { file: this.file.name, tree: this.tree.name, branch: j.branch.name, basket: j.basket.index };
-      const interp = await this.interpretation(j.branch);
       let content: Content;
       try {
-        const data = j.basket.embedded ? embeddedData(j.basket) : await this.basketData(rawByJob.get(j)!, j.basket, ctx);
-        content = interp.decoder.decode(data);
+        const data = j.basket.embedded ? embeddedData(j.basket) : this.basketData(j.raw!, j.basket);
+        content = j.interpretation.decoder.decode(data);
         if (contentLength(content) !== j.basket.entryStop - j.basket.entryStart) {
           throw new RootError('CORRUPT', `decoded ${contentLength(content)} entries, the basket should hold ${j.basket.entryStop - j.basket.entryStart}`);
         }
       } catch (e) {
-        throw asRootError(e, ctx);
+        throw asRootError(e, { file: this.file.name, tree: this.tree.name, branch: j.branch.name, basket: j.basket.index });
       }
       let list = decoded.get(j.branch);
       if (!list) decoded.set(j.branch, (list = []));
@@ -186,9 +193,9 @@ export class TreeReader {
     }
   }
 
-  /** Parses a basket record: key, TBasket header, payload (inflated), entry offsets. */
-  private async basketData(raw: Uint8Array, basket: BasketLocation, ctx: ErrorContext): Promise<BasketData> {
-    const key = parseBasketKey(raw, basket.seek, ctx);
+  /** Parses a basket record: key, TBasket header, payload (inflated), entry offsets. Errors get their context from the caller. */
+  private basketData(raw: Uint8Array, basket: BasketLocation): BasketData {
+    const key = parseBasketKey(raw, basket.seek);
     const { nevBuf, last } = key;
     const entries = basket.entryStop - basket.entryStart;
     if (key.nbytes !== raw.length) throw new RootError('CORRUPT', `basket key says ${key.nbytes} bytes, the branch says ${raw.length}`);
@@ -199,7 +206,7 @@ export class TreeReader {
     this.stats.compressedBytes += raw.length;
     this.stats.uncompressedBytes += key.keylen + key.objlen;
     const payload = raw.subarray(key.keylen);
-    const data = payload.length === key.objlen ? payload : await decompressObject(payload, key.objlen, { ...ctx, offset: basket.seek + key.keylen }, this.file.limits);
+    const data = payload.length === key.objlen ? payload : decompressObject(payload, key.objlen, { offset: basket.seek + key.keylen }, this.file.limits);
     if (border === key.objlen) return { data, offsets: null, entries };
     // entry offsets table: count, then one offset per entry (relative to the key start)
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -231,32 +238,34 @@ const TBASKET = [0x54, 0x42, 0x61, 0x73, 0x6b, 0x65, 0x74]; // "TBasket"
  * The TKey + TBasket header of a basket record, parsed by position (this runs
  * once per basket, so no strings are decoded: the class name is compared as bytes).
  */
-function parseBasketKey(raw: Uint8Array, seek: number, ctx: ErrorContext): { nbytes: number; objlen: number; keylen: number; nevBuf: number; last: number } {
-  const c = new Cursor(raw, ctx, 0, seek);
-  const nbytes = c.i32();
-  const version = c.i16();
-  const objlen = c.i32();
-  c.skip(4); // fDatime
-  const keylen = c.i16();
-  c.skip(2 + (version > 1000 ? 16 : 8)); // fCycle, fSeekKey, fSeekPdir
-  const nameLen = c.u8();
-  const isBasket = nameLen === TBASKET.length && TBASKET.every((ch, i) => raw[c.pos + i] === ch);
-  if (!isBasket) throw new RootError('CORRUPT', `expected a TBasket key at the basket's position`, { ...ctx, offset: seek });
-  c.skip(nameLen);
+function parseBasketKey(raw: Uint8Array, seek: number): { nbytes: number; objlen: number; keylen: number; nevBuf: number; last: number } {
+  const bad = (detail: string) => new RootError('CORRUPT', detail, { offset: seek });
+  if (raw.length < 42) throw bad(`basket record of ${raw.length} bytes is too short for its header`);
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const nbytes = v.getInt32(0);
+  const version = v.getInt16(4);
+  const objlen = v.getInt32(6);
+  const keylen = v.getInt16(14);
+  let p = 18 + (version > 1000 ? 16 : 8); // past fCycle, fSeekKey, fSeekPdir
+  if (raw[p] !== TBASKET.length || !TBASKET.every((ch, i) => raw[p + 1 + i] === ch)) throw bad('expected a TBasket key at the basket position');
+  p += 1 + TBASKET.length;
   for (let i = 0; i < 2; i++) {
-    let n = c.u8();
-    if (n === 255) n = c.i32();
-    c.skip(n); // fName, fTitle
+    // fName, fTitle
+    let n = raw[p]!;
+    p += 1;
+    if (n === 255) {
+      if (p + 4 > raw.length) throw bad('basket key name runs past its record');
+      n = v.getInt32(p);
+      p += 4;
+    }
+    p += n;
   }
-  c.u16(); // TBasket version
-  c.i32(); // fBufferSize
-  c.i32(); // fNevBufSize
-  const nevBuf = c.i32();
-  const last = c.i32();
-  c.u8(); // flag
-  if (keylen !== c.pos || keylen > nbytes || objlen < 0) {
-    throw new RootError('CORRUPT', `basket key length ${keylen} does not match its ${c.pos}-byte header`, { ...ctx, offset: seek });
+  if (p + 19 > raw.length || keylen !== p + 19 || keylen > nbytes || objlen < 0) {
+    throw bad(`basket key length ${keylen} does not match its ${p + 19}-byte header`);
   }
+  // TBasket: fVersion, fBufferSize, fNevBufSize, then fNevBuf, fLast, flag
+  const nevBuf = v.getInt32(p + 10);
+  const last = v.getInt32(p + 14);
   return { nbytes, objlen, keylen, nevBuf, last };
 }
 
