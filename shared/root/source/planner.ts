@@ -9,6 +9,7 @@
 //
 // Duplicate and overlapping ranges land in the same span and are fetched once.
 
+import { setMaxListeners } from 'node:events';
 import { RootError } from '../errors';
 import type { ByteRange, ByteSource, PlannerOptions, ReadStats } from './types';
 import { checkCount, closedError, Semaphore } from './util';
@@ -150,6 +151,17 @@ export function sliceResults(ranges: readonly ByteRange[], plan: ReadPlan, buffe
   });
 }
 
+/**
+ * An AbortController whose signal may have many listeners: every request in
+ * flight (up to the concurrency limit, 16 by default) listens to it, which is
+ * by design, not the leak Node's default limit of 10 warns about.
+ */
+function unboundedController(): AbortController {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  return c;
+}
+
 export function emptyStats(): ReadStats {
   return { requests: 0, bytes: 0, ranges: 0, retries: 0 };
 }
@@ -166,7 +178,7 @@ export abstract class PlannedSource implements ByteSource {
   /** Limits the requests in flight across every read() on this source. */
   protected readonly limiter: Semaphore;
   /** Aborted by close(). */
-  protected readonly closeController = new AbortController();
+  protected readonly closeController = unboundedController();
   /** Set once the size is known (from fetchSize() or learnt from a response). */
   protected knownSize: number | undefined;
   /** When false, read() does not look up the size first; fetchInto() must detect a range past the end. */
@@ -235,7 +247,7 @@ export abstract class PlannedSource implements ByteSource {
 
   /** Runs the jobs; on the first failure aborts the others, waits for them to stop, and throws that failure. */
   private async runAll(jobs: { offset: number; dest: Uint8Array }[]): Promise<void> {
-    const controller = new AbortController();
+    const controller = unboundedController();
     const onClose = () => controller.abort(this.closeController.signal.reason);
     this.closeController.signal.addEventListener('abort', onClose, { once: true });
     let failure: { error: unknown } | undefined;
