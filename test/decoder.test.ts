@@ -12,6 +12,7 @@ import { BufferSource } from '../shared/root/source';
 import { openOracle, type Plain } from './support/jsroot-oracle';
 import { sampleBytes } from '../scripts/lib/samples';
 import { relayoutIntoSubdirectories } from './support/root-layout';
+import { syntheticTreeFile, SYNTHETIC_ENTRIES, nValue, xValues } from './support/synthetic-tree';
 
 async function open(name: string): Promise<RootFileHandle> {
   return openRootFile(new BufferSource(await sampleBytes(name), name));
@@ -176,5 +177,28 @@ describe('file structure', () => {
     assert.ok(isDeepStrictEqual(toPlainArray(got.columns.get('Muon_Px')!), await oracle.read('Muon_Px')));
     await assert.rejects(file.tree('sub/nope/events'), (e: unknown) => e instanceof RootError && e.code === 'NOT_FOUND' && /nope/.test(e.message));
     await assert.rejects(file.tree('sub'), (e: unknown) => e instanceof RootError && e.code === 'NOT_FOUND' && /not a TTree/.test(e.message));
+  });
+});
+
+describe('embedded baskets', () => {
+  test('a basket kept inside the TTree record is read after the on-disk ones', async () => {
+    const bytes = syntheticTreeFile();
+    const file = await openRootFile(new BufferSource(bytes, 'synthetic.root'));
+    const tree = await file.tree('t');
+    const n = tree.tree.branch('n');
+    assert.deepEqual(
+      n.baskets.map((b) => [b.entryStart, b.entryStop, b.embedded !== null]),
+      [
+        [0, 4, false],
+        [4, 7, true],
+      ],
+    );
+    const { columns } = await tree.read(['n', 'x']);
+    const want = Array.from({ length: SYNTHETIC_ENTRIES }, (_, i) => i);
+    assert.deepEqual(toPlainArray(columns.get('n')!), want.map(nValue));
+    assert.deepEqual(toPlainArray(columns.get('x')!), want.map(xValues));
+    // a range inside the embedded basket, and one across both
+    assert.deepEqual(toPlainArray((await tree.read(['x'], { entryStart: 5, entryStop: 7 })).columns.get('x')!), [xValues(5), xValues(6)]);
+    assert.deepEqual(toPlainArray((await tree.read(['x'], { entryStart: 2, entryStop: 6 })).columns.get('x')!), [2, 3, 4, 5].map(xValues));
   });
 });

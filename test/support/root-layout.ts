@@ -8,7 +8,7 @@
 
 const enc = new TextEncoder();
 
-class Writer {
+export class Writer {
   bytes: number[] = [];
   get length(): number {
     return this.bytes.length;
@@ -32,6 +32,34 @@ class Writer {
     const b = enc.encode(s);
     this.u8(b.length);
     for (const x of b) this.u8(x);
+  }
+  f32(v: number) {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, v);
+    for (const x of b) this.u8(x);
+  }
+  f64(v: number) {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat64(0, v);
+    for (const x of b) this.u8(x);
+  }
+  raw(b: ArrayLike<number>) {
+    for (let i = 0; i < b.length; i++) this.u8(b[i]!);
+  }
+  /** Patches a big-endian u32 at `at`. */
+  patch32(at: number, v: number) {
+    this.bytes[at] = (v >>> 24) & 0xff;
+    this.bytes[at + 1] = (v >>> 16) & 0xff;
+    this.bytes[at + 2] = (v >>> 8) & 0xff;
+    this.bytes[at + 3] = v & 0xff;
+  }
+  /** Writes a byte count + version header, runs body, then fills in the count. */
+  object(version: number, body: () => void) {
+    const at = this.length;
+    this.u32(0);
+    this.u16(version);
+    body();
+    this.patch32(at, 0x40000000 | (this.length - at - 4));
   }
 }
 
