@@ -9,9 +9,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as nodeZlib from 'node:zlib';
 import { deflateRawSync, deflateSync } from 'node:zlib';
 import { zlibSync } from 'fflate';
@@ -31,9 +28,11 @@ import {
 import { DEFAULT_LIMITS, RootError, type ErrorContext, type RootErrorCode } from '../shared/root/errors';
 import { xxhash64, xxhash64Hex } from '../shared/root/xxhash64';
 import lz4js from 'lz4js';
+import { sampleBytes } from '../scripts/lib/samples';
 
-const DATA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'data');
-const HAVE_DATA = existsSync(join(DATA_DIR, 'uproot-HZZ-zlib.root'));
+// ../shared/data, or a sha256-checked download when it is absent
+const SAMPLES = new Map<string, Uint8Array>();
+for (const name of [...['zlib', 'lz4', 'lzma', 'zstd', 'uncompressed'].map((c) => `uproot-HZZ-${c}.root`), 'DAOD_PHYSLITE_21.2.108.0.art.pool.root']) SAMPLES.set(name, await sampleBytes(name));
 const IMPLS: InflateImplementation[] = ['node', 'fflate'];
 const MAXBLOCK = 0xffffff;
 const CTX: ErrorContext = { file: 'sample.root', branch: 'Muon_Px', basket: 7, offset: 1000 };
@@ -200,7 +199,7 @@ function scanBlocks(file: Uint8Array): FoundBlock[] {
 }
 
 function readSample(name: string): Uint8Array {
-  return new Uint8Array(readFileSync(join(DATA_DIR, name)));
+  return SAMPLES.get(name)!;
 }
 
 // ---------------------------------------------------------------------------
@@ -631,7 +630,7 @@ describe('zstd', () => {
 // ---------------------------------------------------------------------------
 // the sample files: the same TTree in five compressions
 
-describe('sample files', { skip: HAVE_DATA ? false : `no sample data in ${DATA_DIR}` }, () => {
+describe('sample files', () => {
   const CODECS = [
     ['zlib', 'ZL'],
     ['lz4', 'L4'],

@@ -150,7 +150,7 @@ describe('jsroot oracle: PHYSLITE', () => {
       const count = view.getUint32(at);
       assert.ok(count & 0x40000000, 'byte count flag');
       const n = view.getUint32(at + 6);
-      assert.equal(4 + 4 + n * 4, count & ~0x40000000, 'entry size');
+      assert.equal(2 + 4 + n * 4, count & ~0x40000000, 'entry size');
       const raw = Array.from({ length: n }, (_, i) => view.getFloat32(at + 10 + 4 * i));
       assert.ok(isDeepStrictEqual(pt[entry], raw), `entry ${entry}: jsroot ${JSON.stringify(pt[entry])}, bytes ${JSON.stringify(raw)}`);
       checked += n;
@@ -168,7 +168,7 @@ describe('jsroot oracle: PHYSLITE', () => {
         const v = ok(m.get(name), `${sample} ${name}`);
         assert.equal(v.length, o.entries);
         const flat = (v as number[][]).flat();
-        assert.ok(flat.length > 10, `${sample} ${name}: ${flat.length} values`);
+        assert.ok(flat.length > 0, `${sample} ${name}: no values`);
         for (const x of flat) {
           assert.ok(Number.isFinite(x) && Math.fround(x) === x, `${sample} ${name}: ${x} is a finite float32`);
           if (name.endsWith('.pt')) assert.ok(x > 0, `${sample} ${name}: ${x} > 0`);
@@ -232,11 +232,9 @@ describe('jsroot oracle: other shapes', () => {
     assert.deepEqual(ok(byName.get('StlVecStr'), 'StlVecStr').slice(0, 3), [[], ['vec-001'], ['vec-002', 'vec-002']]);
   });
 
-  test('vector<vector<double>> is an array of arrays', async () => {
+  test('vector<vector<double>> is an array of arrays (the values uproot documents for this file)', async () => {
     const o = await openOracleSample('uproot-vectorVectorDouble.root', 't');
-    const x = await o.readRange('x');
-    assert.equal(x.length, 5);
-    assert.deepEqual(x.slice(0, 3), [[], [[], []], [[10], [], []]]);
+    assert.deepEqual(await o.readRange('x'), [[], [[], []], [[10], [], [10, 20]], [[20, -21, -22]], [[200], [-201], [202]]]);
   });
 
   test('64-bit integers: jsroot’s signed reader is replaced, values become numbers', () => {

@@ -8,7 +8,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,13 +17,15 @@ import { spawnSync } from 'node:child_process';
 import { RootError, type RootErrorCode } from '../shared/root/errors';
 import { BufferSource, GcsSource, HttpSource, LocalFileSource, openSource, planReads, type ByteRange, type ByteSource } from '../shared/root/source';
 import { backoffDelay, redactUrl, Semaphore } from '../shared/root/source/util';
+import { prng } from './support/prng';
+import { samplePath } from '../scripts/lib/samples';
 import { startRangeServer, type RangeServer } from './support/range-server';
 import { startFakeGcs, type FakeGcs } from './support/fake-gcs';
 
-const DATA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'data');
-const SAMPLE = join(DATA_DIR, 'uproot-HZZ-zlib.root');
-const BIG_SAMPLE = join(DATA_DIR, 'DAOD_PHYSLITE_21.2.108.0.art.pool.root');
-const HAVE_DATA = existsSync(SAMPLE) && existsSync(BIG_SAMPLE);
+// ../shared/data, or a sha256-checked download when it is absent
+const SAMPLE = await samplePath('uproot-HZZ-zlib.root');
+const BIG_SAMPLE = await samplePath('DAOD_PHYSLITE_21.2.108.0.art.pool.root');
+const DATA_DIR = dirname(SAMPLE);
 const KiB = 1024;
 const MiB = 1024 * 1024;
 const SECRET = 'S3CR3T-signature-abcdef0123456789';
@@ -34,21 +36,10 @@ const FAST = { timeoutMs: 300, retries: 0, retryBaseMs: 1, retryMaxMs: 5 };
 // ---------------------------------------------------------------------------
 // helpers
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A mix of ranges over a file of `size` bytes: scattered, clustered, overlapping, duplicated, empty, first and last byte. */
 function mixedRanges(size: number, seed = 1): ByteRange[] {
-  const rand = rng(seed);
+  const rand = prng(seed);
   const out: ByteRange[] = [
     { offset: 0, length: 512 },
     { offset: size - 1, length: 1 },
@@ -105,15 +96,6 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------
 // planner
@@ -134,7 +116,7 @@ describe('planReads', () => {
       { offset: 3400, length: 100 },
     ]);
     // transferred bytes never exceed 1.5x the asked-for bytes with the default ratio
-    const rnd = mulberry(7);
+    const rnd = prng(7);
     for (let k = 0; k < 50; k++) {
       const ranges = Array.from({ length: 40 }, () => ({ offset: Math.floor(rnd() * 1e6), length: 1 + Math.floor(rnd() * 5000) }));
       const p = planReads(ranges, { maxGap: 64 * KiB, maxRequestBytes: 8 * MiB });
@@ -264,7 +246,7 @@ describe('BufferSource', () => {
   });
 });
 
-describe('LocalFileSource', { skip: !HAVE_DATA && 'sample files missing' }, () => {
+describe('LocalFileSource', () => {
   test('reads the same bytes as fs, by path and by file:// URL', async () => {
     const bytes = new Uint8Array(readFileSync(SAMPLE));
     for (const input of [SAMPLE, pathToFileURL(SAMPLE).href]) {
@@ -354,7 +336,7 @@ describe('openSource', () => {
 // ---------------------------------------------------------------------------
 // HTTP
 
-describe('HttpSource', { skip: !HAVE_DATA && 'sample files missing' }, () => {
+describe('HttpSource', () => {
   let bytes: Uint8Array;
   let server: RangeServer;
 
@@ -604,7 +586,7 @@ describe('HttpSource', { skip: !HAVE_DATA && 'sample files missing' }, () => {
 // ---------------------------------------------------------------------------
 // Cloud Storage
 
-describe('GcsSource', { skip: !HAVE_DATA && 'sample files missing' }, () => {
+describe('GcsSource', () => {
   let bytes: Uint8Array;
   let gcs: FakeGcs;
   const URL_ = 'gs://test-bucket/data/PHYSLITE sample.root';

@@ -97,7 +97,7 @@ function interpretLeaves(branch: Branch, ctx: ErrorContext): Interpretation {
   const perEntry = Math.max(1, leaf.len);
   const dimText = dims.map((d) => `[${d}]`).join('');
   if (leaf.countLeaf) {
-    return { typeName: `${dtype}${dimText}[${leaf.countLeaf.name}]`.replace(/\]\[(\w+)\]$/, '][$1]'), decoder: new JaggedPrimitiveDecoder(dtype, perEntry, double32) };
+    return { typeName: `${dtype}[${leaf.countLeaf.name}]${dimText}`, decoder: new JaggedPrimitiveDecoder(dtype, perEntry, double32) };
   }
   return { typeName: perEntry > 1 ? `${dtype}${dimText || `[${perEntry}]`}` : dtype, decoder: new FixedPrimitiveDecoder(dtype, perEntry, double32) };
 }

@@ -3,7 +3,6 @@
 // decode, and cut to the entry range. Iterating cluster by cluster keeps
 // memory bounded whatever the file size.
 
-import { Cursor } from './cursor';
 import { RootError, asRootError, type ErrorContext } from './errors';
 import { concatContents, contentLength, sliceContent, type Content, type ListContent } from './content';
 import { decompressObject } from './compression';

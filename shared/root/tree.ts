@@ -310,9 +310,12 @@ function readTBranch(c: Cursor, b: Branch, treeEntries: number): void {
   const basketEntry = basicPointerI64(c, maxBaskets);
   const basketSeek = basicPointerI64(c, maxBaskets);
   c.skipTo(end, 'TBranch'); // fFileName
+  // the last on-disk basket ends where the next (embedded) one starts, else at fEntries
+  const next = basketEntry[writeBasket];
+  const lastStop = next !== undefined && next > 0 && next <= b.entries ? next : b.entries;
   for (let i = 0; i < writeBasket; i++) {
     const start = basketEntry[i]!;
-    const stop = i + 1 < writeBasket ? basketEntry[i + 1]! : findStop(embedded, writeBasket, basketEntry, b.entries);
+    const stop = i + 1 < writeBasket ? basketEntry[i + 1]! : lastStop;
     if (!(start >= 0 && stop >= start && stop <= Math.max(b.entries, treeEntries))) {
       throw new RootError('CORRUPT', `basket ${i} covers entries ${start}–${stop}, outside 0–${b.entries}`, { ...ctx, basket: i });
     }
@@ -323,14 +326,6 @@ function readTBranch(c: Cursor, b: Branch, treeEntries: number): void {
     const start = writeBasket > 0 ? b.baskets[writeBasket - 1]!.entryStop : basketEntry[writeBasket] ?? 0;
     b.baskets.push({ index: writeBasket, entryStart: start, entryStop: start + last.entries, seek: 0, bytes: 0, embedded: last });
   }
-}
-
-function findStop(embedded: unknown[], writeBasket: number, basketEntry: Float64Array, entries: number): number {
-  // The last on-disk basket ends where the embedded one (if any) starts, else at fEntries.
-  const next = basketEntry[writeBasket];
-  const emb = embedded[writeBasket];
-  if (emb && typeof emb === 'object' && next !== undefined && next > 0) return next;
-  return next !== undefined && next > 0 && next <= entries ? next : entries;
 }
 
 const LEAF_CLASSES = new Set([

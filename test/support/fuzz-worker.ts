@@ -8,6 +8,7 @@ import { openRootFile, RootError, toPlainArray, type PlainValue } from '../../sh
 import { BufferSource } from '../../shared/root/source';
 import { Cursor } from '../../shared/root/cursor';
 import { readKeyHeader } from '../../shared/root/file';
+import { prng } from './prng';
 
 interface Sample {
   name: string;
@@ -25,17 +26,6 @@ interface Job {
 
 const job = workerData as Job;
 
-/** A small deterministic PRNG (mulberry32), so a failing iteration can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutation = { kind: 'flip'; positions: number[] } | { kind: 'truncate'; length: number } | { kind: 'insert'; at: number; length: number } | { kind: 'overwrite'; at: number; length: number };
 
@@ -135,7 +125,7 @@ function touchedUnchecked(m: Mutation, regions: [number, number][]): boolean {
 }
 
 async function main(): Promise<void> {
-  const rand = rng(job.seed);
+  const rand = prng(job.seed);
   const truths = new Map<string, Map<string, PlainValue[] | RootError>>();
   const surveys = new Map<string, { spots: number[]; unchecked: Map<string, [number, number][]> }>();
   for (const s of job.samples) {

@@ -495,6 +495,13 @@ class Tree implements OracleTree {
       this.stats.failedPasses++;
       const err = e instanceof Error ? e : new Error(String(e));
       if (group.length === 1) return new Map([[group[0]!, err]]);
+      // jsroot names the branch it could not add: read it alone, the rest without it
+      const culprit = (err as Error & { branchIndex?: number }).branchIndex;
+      if (culprit !== undefined && group[culprit]) {
+        const a = await this.readGroup([group[culprit]], start, stop, inspect);
+        const b = await this.readGroup(group.filter((_, i) => i !== culprit), start, stop, inspect);
+        return new Map([...a, ...b]);
+      }
       const half = Math.ceil(group.length / 2);
       const a = await this.readGroup(group.slice(0, half), start, stop, inspect);
       const b = await this.readGroup(group.slice(half), start, stop, inspect);
@@ -551,7 +558,11 @@ class Tree implements OracleTree {
           }),
           () => selector.Abort(),
         ).catch((e: unknown) => {
-          throw new Error(renameKeys(e instanceof Error ? e.message : String(e), group, keys));
+          const message = e instanceof Error ? e.message : String(e);
+          const err: Error & { branchIndex?: number } = new Error(renameKeys(message, group, keys));
+          const failed = /^Fail to add branch b(\d+)$/.exec(message);
+          if (failed) err.branchIndex = Number(failed[1]);
+          throw err;
         }),
       ).catch((e: Error & { messages?: string[] }) => {
         throw withMessages(e, e.messages ?? []);
@@ -564,9 +575,12 @@ class Tree implements OracleTree {
       if (processed !== n) throw new Error(`jsroot processed ${processed} of ${n} entries${jsrootSaid}`);
       const out = new Map<JBranch, Plain[] | Error>();
       group.forEach((b, i) => {
-        if (missing[i] === n) out.set(b, new Error(`jsroot gave no value for ${b.fName} (an object or container branch it does not fill)${jsrootSaid}`));
-        else if (missing[i]) out.set(b, new Error(`jsroot gave no value for ${b.fName} in ${missing[i]} of ${n} entries${jsrootSaid}`));
-        else out.set(b, values[i]!);
+        if (!missing[i]) return out.set(b, values[i]!);
+        // jsroot's messages of a pass with many branches: only those naming this one
+        const own = messages.map((m) => renameKeys(m, group, keys)).filter((m) => group.length === 1 || m.includes(b.fName));
+        const said = own.length ? ` (jsroot said: ${own.slice(0, 5).join('; ')})` : '';
+        if (missing[i] === n) out.set(b, new Error(`jsroot gave no value for ${b.fName} (an object or container branch it does not fill)${said}`));
+        else out.set(b, new Error(`jsroot gave no value for ${b.fName} in ${missing[i]} of ${n} entries${said}`));
       });
       return out;
     });

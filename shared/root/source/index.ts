@@ -7,7 +7,7 @@
 
 import { RootError } from '../errors';
 import { GcsSource, type GcsSourceOptions } from './gcs';
-import { HttpSource, type HttpSourceOptions, type RequestTarget } from './http';
+import { HttpSource, type HttpSourceOptions } from './http';
 import { LocalFileSource, type LocalSourceOptions } from './local';
 import type { ByteSource } from './types';
 import { redactUrl } from './util';
