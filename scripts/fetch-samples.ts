@@ -1,14 +1,18 @@
-// Makes sure every sample file is present (../shared/data or downloaded into
-// .cache/samples, sha256-checked) and prints where each one is.
-import { SAMPLES, samplePath } from './lib/samples';
+// Makes sure every sample file is present (../shared/data, or downloaded into
+// .cache/samples; sha256-checked either way) and prints where each one is.
+//   node --import tsx scripts/fetch-samples.ts      (npm run fetch-samples)
+import { SAMPLES, SHARED_DATA, samplePath } from './lib/samples';
 
 let failed = 0;
 for (const s of SAMPLES) {
   try {
-    console.log(`${s.name.padEnd(42)} ${await samplePath(s.name)}`);
+    const where = await samplePath(s.name);
+    const from = where.startsWith(SHARED_DATA) ? 'shared' : 'cache ';
+    console.log(`${s.name.padEnd(40)} ${from} ${where}`);
   } catch (e) {
     failed++;
-    console.error(`${s.name.padEnd(42)} MISSING: ${(e as Error).message}`);
+    console.error(`${s.name.padEnd(40)} MISSING ${(e as Error).message}`);
   }
 }
+console.log(failed ? `${failed} of ${SAMPLES.length} samples missing` : `all ${SAMPLES.length} samples present, sha256 verified`);
 process.exitCode = failed ? 1 : 0;

@@ -26,7 +26,7 @@ import {
   type InflateImplementation,
 } from '../shared/root/compression';
 import { DEFAULT_LIMITS, RootError, type ErrorContext, type RootErrorCode } from '../shared/root/errors';
-import { xxhash64, xxhash64Hex } from '../shared/root/xxhash64';
+import { xxhash64, xxhash64Hex } from '../shared/root/compression/xxhash64';
 import lz4js from 'lz4js';
 import { sampleBytes } from '../scripts/lib/samples';
 

@@ -1,7 +1,10 @@
 // Where the sample ROOT files come from. They are never committed: they are
 // read from ../shared/data/ beside the checkout when it exists, otherwise
 // downloaded once from their upstream address into .cache/samples/ (ignored
-// by git). Either way the sha256 is checked.
+// by git). Either way the sha256 is checked, once per process.
+//
+// The table below is ../shared/data/SOURCES.md, kept here so that a machine
+// without ../shared can still fetch the files.
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -16,6 +19,9 @@ export interface Sample {
   description: string;
   /** The analysis profile of a PHYSLITE sample. */
   profile?: 'r21' | 'r22';
+  /** The tree the tests read, and its number of entries. */
+  tree: string;
+  entries: number;
 }
 
 const HZZ = 'https://raw.githubusercontent.com/scikit-hep/scikit-hep-testdata/f51b8fb0aa3b3609996375a745eac8084472245f/src/skhep_testdata/data';
@@ -26,83 +32,105 @@ export const SAMPLES: readonly Sample[] = [
     name: 'DAOD_PHYSLITE_21.2.108.0.art.pool.root',
     url: 'https://raw.githubusercontent.com/CoffeaTeam/coffea/fc26a14a659949976cd841168e8c37488a182dd9/tests/samples/DAOD_PHYSLITE_21.2.108.0.art.pool.root',
     sha256: '6922b36c4017c9766e6982c0fe939f88cc25f2333d1012429370e70b82ef30b0',
-    description: 'ATLAS DAOD_PHYSLITE, release 21.2.108, 40 events, zlib',
+    description: 'ATLAS DAOD_PHYSLITE, release 21.2.108, 40 events, ~1580 branches, zlib',
     profile: 'r21',
+    tree: 'CollectionTree',
+    entries: 40,
   },
   {
     name: 'PHYSLITE_example.root',
     url: 'https://raw.githubusercontent.com/CoffeaTeam/coffea/fbce12fb1b0d921ce303f513234b0e84b3c2104a/tests/samples/PHYSLITE_example.root',
     sha256: '6ebbafb5a1f72ca0b6fa47de73c28906101997e6f8a58d97536e4c040a15aa0b',
-    description: 'ATLAS DAOD_PHYSLITE of a later release, 100 events, zlib',
+    description: 'ATLAS DAOD_PHYSLITE of a later release, 100 events, ~1490 branches, zlib',
     profile: 'r22',
+    tree: 'CollectionTree',
+    entries: 100,
   },
-  { name: 'uproot-HZZ-zlib.root', url: `${HZZ}/uproot-HZZ-zlib.root`, sha256: '8ae0f4d39bbba9bc1d3feab721ba7a8720837a0f344a29873fcc0c0bbe92c9a7', description: 'flat + jagged TTree events, zlib' },
-  { name: 'uproot-HZZ-lz4.root', url: `${HZZ}/uproot-HZZ-lz4.root`, sha256: '73e401455c6824cff56790ffc179ebe60d4bdd4f573a4d085daddcabd977cc87', description: 'the same, LZ4' },
-  { name: 'uproot-HZZ-lzma.root', url: `${HZZ}/uproot-HZZ-lzma.root`, sha256: '770e3a54b13c5cb7378b994f13d263ba83b811f9089bd730aa26440a0dd2a4ac', description: 'the same, LZMA' },
-  { name: 'uproot-HZZ-zstd.root', url: `${HZZ}/uproot-HZZ-zstd.root`, sha256: 'd758791f28ac6120cd06a7099dd7ab5e03c5ecc5d0f3de4f75743841791ba9d2', description: 'the same, ZSTD' },
-  { name: 'uproot-HZZ-uncompressed.root', url: `${HZZ}/uproot-HZZ-uncompressed.root`, sha256: '789930081ff7f6f9eb70432c5b9b256d80d366b23ba0d807d3e01bbe10405e52', description: 'the same, uncompressed' },
-  { name: 'uproot-vectorVectorDouble.root', url: `${HZZ}/uproot-vectorVectorDouble.root`, sha256: '517b55b93bcc6e2eb0cc1e311c702dbf398a17319f0b8d7b43f5675ada8d4e67', description: 'TTree t with a vector<vector<double>> branch' },
-  { name: 'uproot-small-evnt-tree-fullsplit.root', url: `${HZZ}/uproot-small-evnt-tree-fullsplit.root`, sha256: 'e5032b776cafd9e048d8b88bfdb00d7e7eff785b0fe120d628aec3b30e4c7b1a', description: 'fully split class with many member types (TTree tree)' },
+  { name: 'uproot-HZZ-zlib.root', url: `${HZZ}/uproot-HZZ-zlib.root`, sha256: '8ae0f4d39bbba9bc1d3feab721ba7a8720837a0f344a29873fcc0c0bbe92c9a7', description: 'flat + jagged TTree events, zlib', tree: 'events', entries: 2421 },
+  { name: 'uproot-HZZ-lz4.root', url: `${HZZ}/uproot-HZZ-lz4.root`, sha256: '73e401455c6824cff56790ffc179ebe60d4bdd4f573a4d085daddcabd977cc87', description: 'the same, LZ4 (with xxhash64 checksum)', tree: 'events', entries: 2421 },
+  { name: 'uproot-HZZ-lzma.root', url: `${HZZ}/uproot-HZZ-lzma.root`, sha256: '770e3a54b13c5cb7378b994f13d263ba83b811f9089bd730aa26440a0dd2a4ac', description: 'the same, LZMA (xz)', tree: 'events', entries: 2421 },
+  { name: 'uproot-HZZ-zstd.root', url: `${HZZ}/uproot-HZZ-zstd.root`, sha256: 'd758791f28ac6120cd06a7099dd7ab5e03c5ecc5d0f3de4f75743841791ba9d2', description: 'the same, ZSTD', tree: 'events', entries: 2421 },
+  { name: 'uproot-HZZ-uncompressed.root', url: `${HZZ}/uproot-HZZ-uncompressed.root`, sha256: '789930081ff7f6f9eb70432c5b9b256d80d366b23ba0d807d3e01bbe10405e52', description: 'the same, no compression', tree: 'events', entries: 2421 },
+  { name: 'uproot-vectorVectorDouble.root', url: `${HZZ}/uproot-vectorVectorDouble.root`, sha256: '517b55b93bcc6e2eb0cc1e311c702dbf398a17319f0b8d7b43f5675ada8d4e67', description: 'TTree t with a vector<vector<double>> branch', tree: 't', entries: 5 },
+  { name: 'uproot-small-evnt-tree-fullsplit.root', url: `${HZZ}/uproot-small-evnt-tree-fullsplit.root`, sha256: 'e5032b776cafd9e048d8b88bfdb00d7e7eff785b0fe120d628aec3b30e4c7b1a', description: 'fully split class with many member types (TTree tree)', tree: 'tree', entries: 100 },
 ];
 
+/** The repository root (two levels above this file), whatever the working directory. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Read-only sample folder beside the checkout. */
 export const SHARED_DATA = path.resolve(REPO_ROOT, '..', 'shared', 'data');
+/** Download cache inside the repository (git-ignored). */
 export const CACHE_DIR = path.join(REPO_ROOT, '.cache', 'samples');
 
-const verified = new Map<string, Promise<string>>();
+const DOWNLOAD_TIMEOUT_MS = 120_000;
+
+const located = new Map<string, Promise<string>>();
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** The table entry of a sample; throws for an unknown name. */
 export function sampleInfo(name: string): Sample {
   const s = SAMPLES.find((x) => x.name === name);
   if (!s) throw new Error(`unknown sample "${name}" (known: ${SAMPLES.map((x) => x.name).join(', ')})`);
   return s;
 }
 
-/** The local path of a sample, verified by sha256 (once per process), downloading it if needed. */
+/**
+ * The local path of a sample: ../shared/data/NAME when it is there, else
+ * .cache/samples/NAME (downloaded from the upstream address when missing).
+ * The file's sha256 is checked the first time in a process; the answer is
+ * cached (a failure is not, so a later call tries again).
+ */
 export function samplePath(name: string): Promise<string> {
-  let p = verified.get(name);
+  let p = located.get(name);
   if (!p) {
     p = locate(sampleInfo(name));
-    verified.set(name, p);
-    p.catch(() => verified.delete(name));
+    located.set(name, p);
+    p.catch(() => located.delete(name));
   }
   return p;
 }
 
+/** The bytes of a sample (a fresh copy, starting at byteOffset 0). */
 export async function sampleBytes(name: string): Promise<Uint8Array> {
   return new Uint8Array(await readFile(await samplePath(name)));
 }
 
 async function locate(s: Sample): Promise<string> {
-  for (const dir of [SHARED_DATA, CACHE_DIR]) {
-    const file = path.join(dir, s.name);
-    if (!existsSync(file)) continue;
-    const digest = sha256(await readFile(file));
-    if (digest === s.sha256) return file;
-    if (dir === SHARED_DATA) throw new Error(`${file} has sha256 ${digest}, expected ${s.sha256} (see ../shared/data/SOURCES.md)`);
-    await rm(file, { force: true }); // a stale or partial download: fetch again
+  const shared = path.join(SHARED_DATA, s.name);
+  if (existsSync(shared)) {
+    const digest = sha256(await readFile(shared));
+    if (digest === s.sha256) return shared;
+    throw new Error(`${shared} has sha256 ${digest}, expected ${s.sha256} (see ../shared/data/SOURCES.md); not using it`);
   }
-  return download(s);
+  const cached = path.join(CACHE_DIR, s.name);
+  if (existsSync(cached)) {
+    if (sha256(await readFile(cached)) === s.sha256) return cached;
+    await rm(cached, { force: true }); // a stale or damaged download: fetch again
+  }
+  return download(s, cached, shared);
 }
 
-async function download(s: Sample): Promise<string> {
-  const file = path.join(CACHE_DIR, s.name);
+async function download(s: Sample, file: string, shared: string): Promise<string> {
   let bytes: Uint8Array;
   try {
-    const res = await fetch(s.url, { signal: AbortSignal.timeout(120_000) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const res = await fetch(s.url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
     bytes = new Uint8Array(await res.arrayBuffer());
   } catch (e) {
-    throw new Error(`sample ${s.name} is not in ${SHARED_DATA} and downloading it from ${s.url} failed: ${(e as Error).message}`);
+    const why = e instanceof Error ? (e.cause instanceof Error ? `${e.message} (${e.cause.message})` : e.message) : String(e);
+    throw new Error(`sample ${s.name} is neither in ${shared} nor in ${file}, and downloading it from ${s.url} failed: ${why}`);
   }
-  const digest = sha256(bytes);
-  if (digest !== s.sha256) throw new Error(`downloaded ${s.name} has sha256 ${digest}, expected ${s.sha256}; not kept`);
   await mkdir(CACHE_DIR, { recursive: true });
-  const tmp = `${file}.${process.pid}.part`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, file);
+  const part = `${file}.${process.pid}.part`;
+  await writeFile(part, bytes);
+  const digest = sha256(bytes);
+  if (digest !== s.sha256) {
+    await rm(part, { force: true });
+    throw new Error(`downloaded ${s.url} has sha256 ${digest}, expected ${s.sha256}; the download was deleted`);
+  }
+  await rename(part, file);
   return file;
 }
