@@ -202,3 +202,57 @@ describe('embedded baskets', () => {
     assert.deepEqual(toPlainArray((await tree.read(['x'], { entryStart: 2, entryStop: 6 })).columns.get('x')!), [2, 3, 4, 5].map(xValues));
   });
 });
+
+describe('bad input gives typed errors naming what is wrong', () => {
+  const name = 'PHYSLITE_example.root';
+  const branch = 'AnalysisElectronsAuxDyn.pt';
+  const expectError = async (p: Promise<unknown>, codes: string[], context: Record<string, unknown>) => {
+    await assert.rejects(p, (e: unknown) => {
+      assert.ok(e instanceof RootError, String(e));
+      assert.ok(codes.includes(e.code), `${e.code}: ${e.message}`);
+      for (const [k, v] of Object.entries(context)) assert.equal((e.context as Record<string, unknown>)[k], v, `${k} in ${e.message}`);
+      return true;
+    });
+  };
+
+  test('wrong magic, a truncated copy, an empty file', async () => {
+    const bytes = await sampleBytes(name);
+    const wrong = bytes.slice();
+    wrong[0] = 0x78;
+    await expectError(openRootFile(new BufferSource(wrong, 'wrong.root')), ['BAD_MAGIC'], { file: 'wrong.root' });
+    await expectError(openRootFile(new BufferSource(bytes.slice(0, bytes.length >> 1), 'half.root')), ['TRUNCATED'], { file: 'half.root' });
+    await expectError(openRootFile(new BufferSource(new Uint8Array(0), 'empty.root')), ['TRUNCATED'], { file: 'empty.root' });
+  });
+
+  test('a corrupted basket names its branch, basket and offset', async () => {
+    const bytes = await sampleBytes(name);
+    const tree = await (await openRootFile(new BufferSource(bytes, name))).tree('CollectionTree');
+    const basket = tree.tree.branch(branch).baskets[0]!;
+    const bad = bytes.slice();
+    bad[basket.seek + basket.bytes - 20] ^= 0x55; // inside the deflate stream
+    const badTree = await (await openRootFile(new BufferSource(bad, name))).tree('CollectionTree');
+    await expectError(badTree.read([branch]), ['CHECKSUM', 'DECOMPRESSION'], { file: name, branch, basket: 0 });
+    // the other branches are unaffected
+    assert.ok((await badTree.read(['AnalysisElectronsAuxDyn.eta'])).columns.get('AnalysisElectronsAuxDyn.eta'));
+    // a basket key that is not a TBasket
+    const wrongKey = bytes.slice();
+    const classAt = basket.seek + Buffer.from(bytes.subarray(basket.seek, basket.seek + 64)).indexOf('TBasket');
+    wrongKey.set([0x58, 0x58, 0x58], classAt);
+    await expectError((await (await openRootFile(new BufferSource(wrongKey, name))).tree('CollectionTree')).read([branch]), ['CORRUPT'], { branch, basket: 0 });
+  });
+
+  test('a basket pointing past the end of the file is TRUNCATED, naming branch and basket', async () => {
+    const tree = await (await openRootFile(new BufferSource(await sampleBytes(name), name))).tree('CollectionTree');
+    const basket = tree.tree.branch(branch).baskets[0]!;
+    basket.seek = tree.file.size - 10;
+    await expectError(tree.read([branch]), ['TRUNCATED'], { file: name, branch, basket: 0 });
+  });
+
+  test('a Double32_t packed with a range is refused, never decoded as a float', async () => {
+    const { hasPackingRange } = await import('../shared/root/types');
+    assert.equal(hasPackingRange('[0,100,16] energy'), true);
+    assert.equal(hasPackingRange('[-pi,pi]'), true);
+    assert.equal(hasPackingRange('energy [GeV]'), false);
+    assert.equal(hasPackingRange(''), false);
+  });
+});

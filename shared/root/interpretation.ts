@@ -15,7 +15,7 @@ import {
 } from './decode';
 import { findMember } from './streamers';
 import type { Branch, LeafInfo, Tree } from './tree';
-import { dtypeOfCode, elementType, memberHasHeader, resolveTypeName, typeNodeName, type TypeNode, type TypeResolver } from './types';
+import { dtypeOfCode, elementType, hasPackingRange, memberHasHeader, resolveTypeName, typeNodeName, type TypeNode, type TypeResolver } from './types';
 
 export interface Interpretation {
   /** A C++-like type name for people (`inspect`). */
@@ -88,7 +88,8 @@ function interpretLeaves(branch: Branch, ctx: ErrorContext): Interpretation {
   const [signed, unsigned] = LEAF_DTYPES[leaf.className] ?? [];
   let dtype = leaf.isUnsigned ? unsigned : signed;
   let double32 = false;
-  if (!dtype && leaf.className === 'TLeafD32' && !/\[[^\]]*,[^\]]*\]\s*$/.test(leaf.title)) {
+  // a TLeafD32 title "x/d[min,max,nbits]" asks for packing; without it the value is a float
+  if (!dtype && leaf.className === 'TLeafD32' && !hasPackingRange(leaf.title.split('/').pop()?.replace(/^d/, '') ?? '')) {
     dtype = 'float64';
     double32 = true;
   }
@@ -114,6 +115,13 @@ async function interpretElement(tree: Tree, branch: Branch, ctx: ErrorContext): 
   const resolver = resolverFor(tree, branch);
   const member = memberName(branch);
   const inCollection = branch.type === 31 || branch.type === 41;
+  if (st > 0 && st < 60 && st % 20 === 9) {
+    // Double32_t: a plain float unless its title asks for packing into a scaled integer
+    const el = await findMember(resolver.streamer, branch.className, member);
+    if (!el || hasPackingRange(el.title)) {
+      throw unsupported(ctx, `Double32_t member ${member} of ${branch.className}${el ? ` packed with a range ("${el.title}")` : ' without streamer info'} is not decoded`);
+    }
+  }
 
   if (branch.branches.length > 0) {
     // the reader assembles these from their member branches
@@ -134,7 +142,7 @@ async function interpretElement(tree: Tree, branch: Branch, ctx: ErrorContext): 
     }
     const el = await findMember(resolver.streamer, branch.className, member);
     if (!el) throw unsupported(ctx, `member ${member} of ${branch.className}: no streamer info (streamer type ${st})`);
-    const item = await elementType(branch.className, member, el.type, el.typeName, el.arrayLength, resolver, 0);
+    const item = await elementType(branch.className, member, el.type, el.typeName, el.arrayLength, resolver, 0, el.title);
     const itemHeader = item.kind === 'vector' || item.kind === 'record';
     // kSTL members of a split collection: each entry's run of items is wrapped in one header
     const entryHeader = st === 300 || st === 365;
@@ -173,7 +181,7 @@ async function interpretElement(tree: Tree, branch: Branch, ctx: ErrorContext): 
   } else if (st === 300 || st === 500 || st === 61 || st === 62 || st === 65 || st === 365) {
     const el = await findMember(resolver.streamer, branch.className, member);
     if (!el) throw unsupported(ctx, `member ${member} of ${branch.className}: no streamer info (streamer type ${st})`);
-    type = await elementType(branch.className, member, el.type, el.typeName, el.arrayLength, resolver, 0);
+    type = await elementType(branch.className, member, el.type, el.typeName, el.arrayLength, resolver, 0, el.title);
     header = memberHasHeader(el.type, type);
   } else {
     throw unsupported(ctx, `streamer type ${st} of ${branch.className}::${member} is not decoded`);

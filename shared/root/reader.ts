@@ -137,6 +137,12 @@ export class TreeReader {
       }
     }
     const onDisk = jobs.filter((j) => !j.basket.embedded);
+    for (const j of onDisk) {
+      const { seek, bytes, index } = j.basket;
+      if (seek < 0 || bytes <= 0 || seek + bytes > this.file.size) {
+        throw new RootError('TRUNCATED', `basket at byte ${seek} (+${bytes}) lies outside the ${this.file.size}-byte file`, { file: this.file.name, tree: this.tree.name, branch: j.branch.name, basket: index, offset: seek });
+      }
+    }
     if (onDisk.length) {
       const raws = await this.file.readRanges(onDisk.map((j) => ({ offset: j.basket.seek, length: j.basket.bytes }))).catch((e) => {
         throw asRootError(e, { file: this.file.name, tree: this.tree.name });

@@ -205,7 +205,7 @@ async function resolveClass(className: string, r: TypeResolver, depth: number): 
       bases.push(await resolveClass(el.name, r, depth + 1));
       continue;
     }
-    const type = await elementType(className, el.name, el.type, el.typeName, el.arrayLength, r, depth);
+    const type = await elementType(className, el.name, el.type, el.typeName, el.arrayLength, r, depth, el.title);
     fields.push({ name: el.name, type, header: memberHasHeader(el.type, type) });
   }
   return { kind: 'record', className, version: info.classVersion, fields, bases };
@@ -220,9 +220,13 @@ export async function elementType(
   arrayLength: number,
   r: TypeResolver,
   depth: number,
+  title = '',
 ): Promise<TypeNode> {
   const unsupported = () =>
     new RootError('UNSUPPORTED', `member ${className}::${member} of type ${typeName} (streamer type ${code}) is not decoded`, r.context);
+  if (code % 20 === 9 && hasPackingRange(title)) {
+    throw new RootError('UNSUPPORTED', `member ${className}::${member} is a Double32_t packed with a range ("${title}"), which is not decoded`, r.context);
+  }
   if (code > 0 && code < 20) {
     const d = dtypeOfCode(code);
     if (d === 'double32') return { kind: 'primitive', dtype: 'float64', double32: true };
@@ -237,6 +241,14 @@ export async function elementType(
   if (code === 65 || code === 365) return { kind: 'string' };
   if (code === 300 || code === 500 || code === 61 || code === 62) return resolveTypeName(typeName, r, depth + 1);
   throw unsupported();
+}
+
+/**
+ * Whether a Double32_t/Float16_t member's title asks for packing, "[min,max(,nbits)]":
+ * then the value is stored as a scaled integer, not as a float.
+ */
+export function hasPackingRange(title: string): boolean {
+  return /^\s*\[[^\],]*,[^\]]*\]/.test(title);
 }
 
 /** A C++-like name for a type tree, for `inspect`. */
