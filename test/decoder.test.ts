@@ -12,7 +12,7 @@ import { BufferSource } from '../shared/root/source';
 import { openOracle, type Plain } from './support/jsroot-oracle';
 import { sampleBytes } from '../scripts/lib/samples';
 import { relayoutIntoSubdirectories } from './support/root-layout';
-import { syntheticTreeFile, SYNTHETIC_ENTRIES, nValue, xValues } from './support/synthetic-tree';
+import { syntheticTreeFile, SYNTHETIC_ENTRIES, abValue, nValue, xValues } from './support/synthetic-tree';
 
 async function open(name: string): Promise<RootFileHandle> {
   return openRootFile(new BufferSource(await sampleBytes(name), name));
@@ -200,6 +200,13 @@ describe('embedded baskets', () => {
     // a range inside the embedded basket, and one across both
     assert.deepEqual(toPlainArray((await tree.read(['x'], { entryStart: 5, entryStop: 7 })).columns.get('x')!), [xValues(5), xValues(6)]);
     assert.deepEqual(toPlainArray((await tree.read(['x'], { entryStart: 2, entryStop: 6 })).columns.get('x')!), [2, 3, 4, 5].map(xValues));
+  });
+
+  test('a leaf list ("a/I:b/I") reads as a record with one field per leaf', async () => {
+    const tree = await (await openRootFile(new BufferSource(syntheticTreeFile(), 'synthetic.root'))).tree('t');
+    assert.equal(await tree.typeName(tree.tree.branch('ab')), '{a: int32, b: int32}');
+    const { columns } = await tree.read(['ab']);
+    assert.deepEqual(toPlainArray(columns.get('ab')!), Array.from({ length: SYNTHETIC_ENTRIES }, (_, i) => abValue(i)));
   });
 });
 

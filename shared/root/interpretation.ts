@@ -78,9 +78,8 @@ export async function interpret(tree: Tree, branch: Branch): Promise<Interpretat
 }
 
 function interpretLeaves(branch: Branch, ctx: ErrorContext): Interpretation {
-  if (branch.leaves.length !== 1) {
-    throw unsupported(ctx, `a branch with ${branch.leaves.length} leaves (leaf list "${branch.title}") is not decoded; read one leaf per branch`);
-  }
+  if (branch.leaves.length > 1) return interpretLeafList(branch, ctx);
+  if (branch.leaves.length === 0) throw unsupported(ctx, `branch has no leaves`);
   const leaf = branch.leaves[0]!;
   if (leaf.className === 'TLeafC') {
     return { typeName: 'char*', decoder: new GenericDecoder({ kind: 'string' }, false, 'string') };
@@ -101,6 +100,22 @@ function interpretLeaves(branch: Branch, ctx: ErrorContext): Interpretation {
     return { typeName: `${dtype}[${leaf.countLeaf.name}]${dimText}`, decoder: new JaggedPrimitiveDecoder(dtype, perEntry, double32) };
   }
   return { typeName: perEntry > 1 ? `${dtype}${dimText || `[${perEntry}]`}` : dtype, decoder: new FixedPrimitiveDecoder(dtype, perEntry, double32) };
+}
+
+/**
+ * A leaf list ("px/F:py/F:n/I"): each entry holds the leaves back to back, read
+ * as a record with one field per leaf. Only fixed-size numeric leaves.
+ */
+function interpretLeafList(branch: Branch, ctx: ErrorContext): Interpretation {
+  const fields = branch.leaves.map((leaf) => {
+    const dtype = LEAF_DTYPES[leaf.className]?.[leaf.isUnsigned ? 1 : 0];
+    if (!dtype || leaf.countLeaf) throw unsupported(ctx, `leaf ${leaf.name} (${leaf.className}${leaf.countLeaf ? `, counted by ${leaf.countLeaf.name}` : ''}) in leaf list "${branch.title}" is not decoded`);
+    const item: TypeNode = { kind: 'primitive', dtype };
+    return { name: leaf.name, type: leaf.len > 1 ? ({ kind: 'array', size: leaf.len, item } as TypeNode) : item, header: false };
+  });
+  const type: TypeNode = { kind: 'record', className: branch.title, version: 0, bases: [], fields };
+  const typeName = `{${fields.map((f) => `${f.name}: ${typeNodeName(f.type)}`).join(', ')}}`;
+  return { typeName, decoder: new GenericDecoder(type, false, typeName) };
 }
 
 function primitiveType(code: number, ctx: ErrorContext, what: string): { dtype: Dtype; double32: boolean } {

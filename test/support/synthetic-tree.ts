@@ -2,9 +2,10 @@
 // record (what ROOT does for baskets not yet flushed when a tree is saved, and
 // what a recovered file holds). None of the sample files has one.
 //
-// Tree "t", 7 entries, two TBranches:
+// Tree "t", 7 entries, three TBranches:
 //   n       Int_t        n[i] = i % 3
 //   x[n]    Int_t[n]     x[i] = [10*i, 10*i+1, …] (n[i] values)
+//   ab      a/I:b/I      a leaf list: {a: i, b: -i}
 // Entries 0–3 are in one on-disk basket per branch, entries 4–6 in a basket
 // embedded in the branch's fBaskets array (flag 12: fixed-size, flag 11: with
 // entry offsets; both followed by the basket's buffer).
@@ -14,6 +15,9 @@ import { Writer } from './root-layout';
 export const SYNTHETIC_ENTRIES = 7;
 export const nValue = (i: number): number => i % 3;
 export const xValues = (i: number): number[] => Array.from({ length: nValue(i) }, (_, k) => 10 * i + k);
+export const abValue = (i: number): { a: number; b: number } => ({ a: i, b: 0 - i }); // 0 - 0 is +0, as an int32 decodes
+
+type BranchName = 'n' | 'x' | 'ab';
 
 const ON_DISK = 4; // entries in the on-disk basket
 
@@ -24,13 +28,16 @@ interface BasketPayload {
   entries: number;
 }
 
-function payload(branch: 'n' | 'x', first: number, stop: number): BasketPayload {
+function payload(branch: BranchName, first: number, stop: number): BasketPayload {
   const w = new Writer();
   const offsets: number[] = [];
   for (let i = first; i < stop; i++) {
     offsets.push(w.length);
     if (branch === 'n') w.u32(nValue(i));
-    else for (const v of xValues(i)) w.u32(v);
+    else if (branch === 'ab') {
+      w.u32(abValue(i).a);
+      w.u32(abValue(i).b >>> 0);
+    } else for (const v of xValues(i)) w.u32(v);
   }
   return { data: w.bytes, offsets: branch === 'x' ? offsets : null, entries: stop - first };
 }
@@ -50,7 +57,7 @@ function basketHeader(w: Writer, b: { nbytes: number; objlen: number; seek: numb
   w.str('t');
   w.u16(3); // TBasket version
   w.u32(32000); // fBufferSize
-  w.u32(b.flag === 11 || b.flag === 1 ? 0 : 4); // fNevBufSize: entry size if fixed
+  w.u32(b.flag === 11 || b.flag === 1 ? 0 : b.name === 'ab' ? 8 : 4); // fNevBufSize: entry size if fixed
   w.u32(b.entries);
   w.u32(b.last);
   w.u8(b.flag);
@@ -149,7 +156,8 @@ function branch(w: Writer, name: string, title: string, disk: { seek: number; by
       w.u64(0); // fTotBytes
       w.u64(0); // fZipBytes
       objArray(w, []); // fBranches
-      objArray(w, [(w) => leafI(w, name === 'n' ? 'n' : 'x', title, name !== 'n')]); // fLeaves
+      const leaves = name === 'ab' ? [(w: Writer) => leafI(w, 'a', 'a', false), (w: Writer) => leafI(w, 'b', 'b', false)] : [(w: Writer) => leafI(w, name, title, name === 'x')];
+      objArray(w, leaves); // fLeaves
       objArray(w, [(w) => w.u32(0), (w) => embeddedBasket(w, name, embedded)]); // fBaskets
       w.u8(1);
       w.u32(disk.bytes);
@@ -180,7 +188,7 @@ function embeddedBasket(w: Writer, name: string, p: BasketPayload): void {
   });
 }
 
-function tree(w: Writer, disk: Record<'n' | 'x', { seek: number; bytes: number }>): void {
+function tree(w: Writer, disk: Record<BranchName, { seek: number; bytes: number }>): void {
   w.object(20, () => {
     tnamed(w, 't', 'synthetic tree with embedded baskets');
     w.object(2, () => {
@@ -217,7 +225,11 @@ function tree(w: Writer, disk: Record<'n' | 'x', { seek: number; bytes: number }
     w.u8(1); // fClusterRangeEnd (none)
     w.u8(1); // fClusterSize (none)
     w.object(1, () => w.u8(0)); // fIOFeatures
-    objArray(w, [(w) => branch(w, 'n', 'n/I', disk.n, payload('n', ON_DISK, SYNTHETIC_ENTRIES)), (w) => branch(w, 'x', 'x[n]/I', disk.x, payload('x', ON_DISK, SYNTHETIC_ENTRIES))]);
+    objArray(w, [
+      (w) => branch(w, 'n', 'n/I', disk.n, payload('n', ON_DISK, SYNTHETIC_ENTRIES)),
+      (w) => branch(w, 'x', 'x[n]/I', disk.x, payload('x', ON_DISK, SYNTHETIC_ENTRIES)),
+      (w) => branch(w, 'ab', 'a/I:b/I', disk.ab, payload('ab', ON_DISK, SYNTHETIC_ENTRIES)),
+    ]);
     objArray(w, []); // fLeaves (readers take leaves from the branches)
   });
 }
@@ -226,8 +238,8 @@ function tree(w: Writer, disk: Record<'n' | 'x', { seek: number; bytes: number }
 export function syntheticTreeFile(): Uint8Array {
   const w = new Writer();
   for (let i = 0; i < 100; i++) w.u8(0); // header, written last
-  const disk = {} as Record<'n' | 'x', { seek: number; bytes: number }>;
-  for (const name of ['n', 'x'] as const) {
+  const disk = {} as Record<BranchName, { seek: number; bytes: number }>;
+  for (const name of ['n', 'x', 'ab'] as const) {
     const seek = w.length;
     const rec = diskBasket(name, payload(name, 0, ON_DISK), seek);
     w.raw(rec);
