@@ -76,23 +76,48 @@ interface KeyFields {
   keylen?: number;
 }
 
-/** A TKey header with 64-bit seek pointers (key version 1004). */
-function writeKey(w: Writer, k: KeyFields): void {
+/** A TKey header: with 64-bit seek pointers (key version 1004) unless `large` is false (version 4). */
+export function writeKey(w: Writer, k: KeyFields, large = true): void {
   w.u32(k.nbytes);
-  w.u16(1004);
+  w.u16(large ? 1004 : 4);
   w.u32(k.objlen);
   w.u32(0x7e3c1a00); // fDatime
-  w.u16(k.keylen ?? keyLength(k));
+  w.u16(k.keylen ?? keyLength(k, large));
   w.u16(k.cycle ?? 1);
-  w.u64(k.seekKey);
-  w.u64(k.seekPdir);
+  if (large) {
+    w.u64(k.seekKey);
+    w.u64(k.seekPdir);
+  } else {
+    w.u32(k.seekKey);
+    w.u32(k.seekPdir);
+  }
   w.str(k.className);
   w.str(k.name);
   w.str(k.title);
 }
 
-function keyLength(k: Pick<KeyFields, 'className' | 'name' | 'title'>): number {
-  return 4 + 2 + 4 + 4 + 2 + 2 + 8 + 8 + 3 + enc.encode(k.className).length + enc.encode(k.name).length + enc.encode(k.title).length;
+export function keyLength(k: Pick<KeyFields, 'className' | 'name' | 'title'>, large = true): number {
+  return 4 + 2 + 4 + 4 + 2 + 2 + (large ? 16 : 8) + 3 + enc.encode(k.className).length + enc.encode(k.name).length + enc.encode(k.title).length;
+}
+
+/** The file header (small or large format) written over the first bytes of `out`. */
+export function writeFileHeader(out: Uint8Array, f: { large: boolean; begin: number; end: number; nbytesName: number; seekInfo: number; nbytesInfo: number }): void {
+  const h = new Writer();
+  for (const c of 'root') h.u8(c.charCodeAt(0));
+  const seek = (v: number) => (f.large ? h.u64(v) : h.u32(v));
+  h.u32(f.large ? 1000000 + 63000 : 62206); // fVersion
+  h.u32(f.begin); // fBEGIN
+  seek(f.end); // fEND
+  seek(0); // fSeekFree
+  h.u32(0); // fNbytesFree
+  h.u32(0); // nfree
+  h.u32(f.nbytesName);
+  h.u8(f.large ? 8 : 4); // fUnits
+  h.u32(f.large ? 101 : 0); // fCompress
+  seek(f.seekInfo);
+  h.u32(f.nbytesInfo);
+  if (h.length > 100) throw new Error('header too long');
+  out.set(Uint8Array.from(h.bytes), 0);
 }
 
 /** A TDirectory record with 64-bit seeks (version 1005). */
@@ -175,21 +200,7 @@ export function relayoutIntoSubdirectories(original: Uint8Array, tree: OriginalK
   const end = w.length;
 
   // the large-file header over the first bytes (the original's first key starts at 100)
-  const h = new Writer();
-  for (const c of 'root') h.u8(c.charCodeAt(0));
-  h.u32(1000000 + 63000); // fVersion: large file
-  h.u32(begin); // fBEGIN
-  h.u64(end); // fEND
-  h.u64(0); // fSeekFree
-  h.u32(0); // fNbytesFree
-  h.u32(0); // nfree
-  h.u32(nbytesName); // fNbytesName
-  h.u8(8); // fUnits
-  h.u32(101); // fCompress
-  h.u64(streamer.seek); // fSeekInfo
-  h.u32(streamer.nbytes); // fNbytesInfo
   const out = Uint8Array.from(w.bytes);
-  if (h.length > 100) throw new Error('header too long');
-  out.set(Uint8Array.from(h.bytes), 0);
+  writeFileHeader(out, { large: true, begin, end, nbytesName, seekInfo: streamer.seek, nbytesInfo: streamer.nbytes });
   return out;
 }

@@ -10,7 +10,7 @@
 // embedded in the branch's fBaskets array (flag 12: fixed-size, flag 11: with
 // entry offsets; both followed by the basket's buffer).
 
-import { Writer } from './root-layout';
+import { keyLength, writeFileHeader, writeKey, Writer } from './root-layout';
 
 export const SYNTHETIC_ENTRIES = 7;
 export const nValue = (i: number): number => i % 3;
@@ -277,37 +277,12 @@ export function syntheticTreeFile(): Uint8Array {
   const end = w.length;
 
   const out = Uint8Array.from(w.bytes);
-  const h = new Writer();
-  for (const c of 'root') h.u8(c.charCodeAt(0));
-  h.u32(62206); // fVersion (small file)
-  h.u32(begin); // fBEGIN
-  h.u32(end); // fEND
-  h.u32(0); // fSeekFree
-  h.u32(0); // fNbytesFree
-  h.u32(0); // nfree
-  h.u32(nbytesName);
-  h.u8(4); // fUnits
-  h.u32(0); // fCompress
-  h.u32(0); // fSeekInfo: no streamer infos
-  h.u32(0); // fNbytesInfo
-  out.set(Uint8Array.from(h.bytes), 0);
+  writeFileHeader(out, { large: false, begin, end, nbytesName, seekInfo: 0, nbytesInfo: 0 }); // no streamer infos
   return out;
 }
 
-function smallKeyLength(k: { className: string; name: string; title: string }): number {
-  return 4 + 2 + 4 + 4 + 2 + 2 + 4 + 4 + 3 + k.className.length + k.name.length + k.title.length;
-}
+const smallKeyLength = (k: { className: string; name: string; title: string }) => keyLength(k, false);
 
 function smallKey(w: Writer, k: { className: string; name: string; title: string; nbytes: number; objlen: number; seekKey: number }): void {
-  w.u32(k.nbytes);
-  w.u16(4);
-  w.u32(k.objlen);
-  w.u32(0);
-  w.u16(smallKeyLength(k));
-  w.u16(1);
-  w.u32(k.seekKey);
-  w.u32(100);
-  w.str(k.className);
-  w.str(k.name);
-  w.str(k.title);
+  writeKey(w, { ...k, seekPdir: 100 }, false);
 }
