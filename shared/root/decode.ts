@@ -499,17 +499,16 @@ export function compileType(t: TypeNode, header: boolean): Compiled {
     case 'record': {
       // Base classes are streamed first, each as an object with its own header;
       // their members appear as fields of this record.
-      const parts: { name: string; compiled: Compiled; header: boolean }[] = [];
-      const bases: Compiled[] = [];
+      const readers: Compiled[] = [];
       const fieldBuilders: { name: string; builder: Builder }[] = [];
       for (const base of t.bases) {
         const c = compileType(base, true);
-        bases.push(c);
+        readers.push(c);
         for (const f of (c.builder as RecordBuilder).fields) fieldBuilders.push(f);
       }
       for (const f of t.fields) {
         const c = compileType(f.type, f.header);
-        parts.push({ name: f.name, compiled: c, header: f.header });
+        readers.push(c);
         fieldBuilders.push({ name: f.name, builder: c.builder });
       }
       const b = new RecordBuilder(fieldBuilders);
@@ -518,10 +517,7 @@ export function compileType(t: TypeNode, header: boolean): Compiled {
         read: (input, pos) => {
           let end = -1;
           if (header) [pos, end] = readHeader(input, pos, t.className);
-          for (let i = 0; i < bases.length; i++) {
-            pos = bases[i]!.read(input, pos);
-          }
-          for (const p of parts) pos = p.compiled.read(input, pos);
+          for (const r of readers) pos = r.read(input, pos);
           b.length++;
           if (end >= 0 && pos !== end) throw corrupt(`${t.className} ends at ${pos}, its byte count says ${end}`);
           return pos;

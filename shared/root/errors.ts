@@ -91,14 +91,6 @@ export function withErrorContext<T>(context: ErrorContext, fn: () => T): T {
   }
 }
 
-export async function withErrorContextAsync<T>(context: ErrorContext, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw asRootError(e, context);
-  }
-}
-
 export function asRootError(e: unknown, context: ErrorContext): RootError {
   if (e instanceof RootError) return e.withContext(context);
   const msg = e instanceof Error ? e.message : String(e);

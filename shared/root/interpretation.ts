@@ -14,7 +14,7 @@ import {
   type BasketDecoder,
 } from './decode';
 import { findMember } from './streamers';
-import type { Branch, LeafInfo, Tree } from './tree';
+import type { Branch, Tree } from './tree';
 import { dtypeOfCode, elementType, hasPackingRange, memberHasHeader, resolveTypeName, typeNodeName, type TypeNode, type TypeResolver } from './types';
 
 export interface Interpretation {
@@ -242,8 +242,4 @@ function memberName(branch: Branch): string {
   // array members are named "x[3]"
   const br = name.indexOf('[');
   return br >= 0 ? name.slice(0, br) : name;
-}
-
-export function leafSummary(l: LeafInfo): string {
-  return `${l.className}:${l.title}`;
 }

@@ -39,6 +39,17 @@ function leavesOf(p: Plan, out: { branch: Branch; interpretation: Interpretation
   return out;
 }
 
+/** The promise cached for key, made on first use; a failure is not cached, so a later call retries. */
+function cached<K, V>(map: Map<K, Promise<V>>, key: K, make: () => Promise<V>): Promise<V> {
+  let p = map.get(key);
+  if (!p) {
+    p = make();
+    map.set(key, p);
+    p.catch(() => map.delete(key));
+  }
+  return p;
+}
+
 /** What reading cost so far: baskets decoded and their bytes on disk and inflated. */
 export interface DecodeStats {
   baskets: number;
@@ -62,13 +73,7 @@ export class TreeReader {
   }
 
   interpretation(branch: Branch): Promise<Interpretation> {
-    let p = this.interpretations.get(branch);
-    if (!p) {
-      p = interpret(this.tree, branch);
-      this.interpretations.set(branch, p);
-      p.catch(() => this.interpretations.delete(branch));
-    }
-    return p;
+    return cached(this.interpretations, branch, () => interpret(this.tree, branch));
   }
 
   /** A type name for every branch (split collections by their class). */
@@ -85,13 +90,7 @@ export class TreeReader {
   }
 
   private plan(branch: Branch): Promise<Plan> {
-    let p = this.plans.get(branch);
-    if (!p) {
-      p = this.makePlan(branch, 0);
-      this.plans.set(branch, p);
-      p.catch(() => this.plans.delete(branch));
-    }
-    return p;
+    return cached(this.plans, branch, () => this.makePlan(branch, 0));
   }
 
   private async makePlan(branch: Branch, depth: number): Promise<Plan> {
