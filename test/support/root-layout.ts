@@ -134,6 +134,22 @@ function writeDirectoryRecord(w: Writer, d: { nbytesKeys: number; nbytesName: nu
 
 const DIR_RECORD = 2 + 4 + 4 + 4 + 4 + 8 + 8 + 8;
 
+/** Writes a key list holding `entries`, then the directory's own key and record; returns that key (to list in the parent). */
+function writeSubdirectory(w: Writer, name: string, entries: KeyFields[]): KeyFields {
+  const keysAt = w.length;
+  const listKey = { className: 'TDirectory', name, title: '' };
+  const keysLen = keyLength(listKey) + 4 + entries.reduce((n, k) => n + keyLength(k), 0);
+  writeKey(w, { ...listKey, nbytes: keysLen, objlen: keysLen - keyLength(listKey), seekKey: keysAt, seekPdir: 0 });
+  w.u32(entries.length);
+  for (const k of entries) writeKey(w, k);
+  const at = w.length;
+  const dir = { className: 'TDirectoryFile', name, title: '' };
+  const key = { ...dir, nbytes: keyLength(dir) + DIR_RECORD, objlen: DIR_RECORD, seekKey: at, seekPdir: 0 };
+  writeKey(w, key);
+  writeDirectoryRecord(w, { nbytesKeys: keysLen, nbytesName: 0, seekDir: at, seekParent: 0, seekKeys: keysAt });
+  return key;
+}
+
 export interface OriginalKey {
   name: string;
   title: string;
@@ -152,34 +168,9 @@ export interface OriginalKey {
 export function relayoutIntoSubdirectories(original: Uint8Array, tree: OriginalKey, streamer: { seek: number; nbytes: number }): Uint8Array {
   const w = new Writer();
   for (const b of original) w.u8(b);
-  const dirKey = (name: string) => ({ className: 'TDirectoryFile', name, title: '' });
-
-  // innermost first: "inner" holds the tree's key
-  const innerKeysAt = w.length;
-  const innerListKey = { className: 'TDirectory', name: 'inner', title: '' };
-  const innerEntries = [{ ...tree, seekPdir: 0 }];
-  const innerKeysLen = keyLength(innerListKey) + 4 + innerEntries.reduce((n, k) => n + keyLength(k), 0);
-  writeKey(w, { ...innerListKey, nbytes: innerKeysLen, objlen: innerKeysLen - keyLength(innerListKey), seekKey: innerKeysAt, seekPdir: 0 });
-  w.u32(innerEntries.length);
-  for (const k of innerEntries) writeKey(w, k);
-
-  // "inner"'s own key + directory record, listed in "sub"
-  const innerAt = w.length;
-  const innerKey = { ...dirKey('inner'), nbytes: keyLength(dirKey('inner')) + DIR_RECORD, objlen: DIR_RECORD, seekKey: innerAt, seekPdir: 0 };
-  writeKey(w, innerKey);
-  writeDirectoryRecord(w, { nbytesKeys: innerKeysLen, nbytesName: 0, seekDir: innerAt, seekParent: 0, seekKeys: innerKeysAt });
-
-  const subKeysAt = w.length;
-  const subListKey = { className: 'TDirectory', name: 'sub', title: '' };
-  const subKeysLen = keyLength(subListKey) + 4 + keyLength(innerKey);
-  writeKey(w, { ...subListKey, nbytes: subKeysLen, objlen: subKeysLen - keyLength(subListKey), seekKey: subKeysAt, seekPdir: 0 });
-  w.u32(1);
-  writeKey(w, innerKey);
-
-  const subAt = w.length;
-  const subKey = { ...dirKey('sub'), nbytes: keyLength(dirKey('sub')) + DIR_RECORD, objlen: DIR_RECORD, seekKey: subAt, seekPdir: 0 };
-  writeKey(w, subKey);
-  writeDirectoryRecord(w, { nbytesKeys: subKeysLen, nbytesName: 0, seekDir: subAt, seekParent: 0, seekKeys: subKeysAt });
+  // innermost first: "inner" holds the tree's key, "sub" holds "inner"
+  const inner = writeSubdirectory(w, 'inner', [{ ...tree, seekPdir: 0 }]);
+  const subKey = writeSubdirectory(w, 'sub', [inner]);
 
   // the root directory: its key list holds "sub"; its record sits at fBEGIN
   const rootKeysAt = w.length;
