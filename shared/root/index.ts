@@ -13,7 +13,7 @@ import type { ByteSource } from './source/types';
 export { RootError, isRootError, DEFAULT_LIMITS, type RootErrorCode, type ErrorContext, type DecodeLimits } from './errors';
 export { RootFile, RootDirectory, type KeyInfo } from './file';
 export { Tree, Branch, type ClusterRange, type BasketLocation } from './tree';
-export { TreeReader, type ReadResult, type EntryRange, type DecodeStats } from './reader';
+export { TreeReader, chunkClusters, type ReadResult, type EntryRange, type DecodeStats } from './reader';
 export * from './content';
 export type { ByteSource } from './source/types';
 

@@ -62,6 +62,12 @@ export class TreeReader {
   readonly tree: Tree;
   readonly stats: DecodeStats = { baskets: 0, compressedBytes: 0, uncompressedBytes: 0 };
   private interpretations = new Map<Branch, Promise<Interpretation>>();
+  /**
+   * Decoded baskets that run past the end of the last read: reading the tree
+   * chunk by chunk, the next chunk starts inside them, and clusters need not
+   * align with baskets. At most one basket per branch read, so memory stays bounded.
+   */
+  private straddling = new Map<BasketLocation, Content>();
   private plans = new Map<Branch, Promise<Plan>>();
 
   constructor(tree: Tree) {
@@ -124,18 +130,18 @@ export class TreeReader {
     const plans: { name: string; plan: Plan }[] = [];
     for (const name of names) plans.push({ name, plan: await this.plan(this.tree.branch(name)) });
     // every basket overlapping the range, for every leaf-level branch
-    const jobs: { branch: Branch; interpretation: Interpretation; basket: BasketLocation; raw: Uint8Array | null }[] = [];
+    const jobs: { branch: Branch; interpretation: Interpretation; basket: BasketLocation; raw: Uint8Array | null; content: Content | null }[] = [];
     const seen = new Set<BasketLocation>();
     for (const p of plans) {
       for (const { branch, interpretation } of leavesOf(p.plan)) {
         for (const basket of branch.baskets) {
           if (basket.entryStop <= start || basket.entryStart >= stop || seen.has(basket)) continue;
           seen.add(basket);
-          jobs.push({ branch, interpretation, basket, raw: null });
+          jobs.push({ branch, interpretation, basket, raw: null, content: this.straddling.get(basket) ?? null });
         }
       }
     }
-    const onDisk = jobs.filter((j) => !j.basket.embedded);
+    const onDisk = jobs.filter((j) => !j.basket.embedded && !j.content);
     for (const j of onDisk) {
       const { seek, bytes, index } = j.basket;
       if (seek < 0 || bytes <= 0 || seek + bytes > this.file.size) {
@@ -151,17 +157,22 @@ export class TreeReader {
 
     // inflate and decode (synchronous from here: no awaits per basket)
     const decoded = new Map<Branch, { basket: BasketLocation; content: Content }[]>();
+    const straddling = new Map<BasketLocation, Content>();
     for (const j of jobs) {
       let content: Content;
-      try {
-        const data = j.basket.embedded ? embeddedData(j.basket) : this.basketData(j.raw!, j.basket);
-        content = j.interpretation.decoder.decode(data);
-        if (contentLength(content) !== j.basket.entryStop - j.basket.entryStart) {
-          throw new RootError('CORRUPT', `decoded ${contentLength(content)} entries, the basket should hold ${j.basket.entryStop - j.basket.entryStart}`);
+      if (j.content) content = j.content;
+      else {
+        try {
+          const data = j.basket.embedded ? embeddedData(j.basket) : this.basketData(j.raw!, j.basket);
+          content = j.interpretation.decoder.decode(data);
+          if (contentLength(content) !== j.basket.entryStop - j.basket.entryStart) {
+            throw new RootError('CORRUPT', `decoded ${contentLength(content)} entries, the basket should hold ${j.basket.entryStop - j.basket.entryStart}`);
+          }
+        } catch (e) {
+          throw asRootError(e, { file: this.file.name, tree: this.tree.name, branch: j.branch.name, basket: j.basket.index });
         }
-      } catch (e) {
-        throw asRootError(e, { file: this.file.name, tree: this.tree.name, branch: j.branch.name, basket: j.basket.index });
       }
+      if (j.basket.entryStop > stop) straddling.set(j.basket, content);
       let list = decoded.get(j.branch);
       if (!list) decoded.set(j.branch, (list = []));
       list.push({ basket: j.basket, content });
@@ -180,6 +191,7 @@ export class TreeReader {
       });
       return { kind: 'record', length: stop - start, fields };
     };
+    this.straddling = straddling;
     const columns = new Map<string, Content>();
     for (const p of plans) columns.set(p.name, build(p.plan));
     return { entryStart: start, entryStop: stop, columns };
