@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { openOracle } from './support/jsroot-oracle';
 import { samplePath, sampleBytes } from '../scripts/lib/samples';
+import { mergeAll } from '../shared/analysis/result';
 
 const BIN = fileURLToPath(new URL('../bin/physlite.js', import.meta.url));
 const run = promisify(execFile);
@@ -80,4 +81,75 @@ test('bad input exits 1 with one line naming the file and problem; bad usage exi
   assert.match(usage.stderr, /dump needs --tree NAME/);
   assert.equal((await physlite('frobnicate')).code, 2);
   assert.equal((await physlite('dump', 'x.root', '--tree', 't', '--branch', 'b', '--start', '-3')).code, 2);
+});
+
+test('run prints the counts table and, with --json, one object that is the sum of the per-file results', async () => {
+  const r21 = await samplePath('DAOD_PHYSLITE_21.2.108.0.art.pool.root');
+  const r22 = await samplePath('PHYSLITE_example.root');
+  const json = await physlite('run', r21, r22, '--json');
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal(json.stderr, '', 'no progress bar when stderr is not a terminal');
+  const got = JSON.parse(json.stdout);
+  for (const key of ['profile', 'eventsRead', 'eventsKept', 'counts', 'histograms', 'cutflow']) assert.ok(key in got, key);
+  assert.deepEqual(Object.keys(got.counts), ['Electrons', 'Muons', 'Jets']);
+  for (const c of Object.values(got.counts) as Record<string, number>[]) assert.deepEqual(Object.keys(c), ['baseline', 'passOR', 'signal']);
+  const one = await Promise.all([r21, r22].map(async (f) => JSON.parse((await physlite('run', f, '--json')).stdout)));
+  assert.equal(got.profile, 'r21+r22');
+  assert.equal(got.eventsRead, 140);
+  assert.deepEqual(got, mergeAll(one));
+
+  const table = await physlite('run', r21);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /profile r21 · 40 events read, 40 kept/);
+  const c = one[0].counts;
+  assert.match(table.stdout, new RegExp(`^Electrons +${c.Electrons.baseline} +${c.Electrons.passOR} +${c.Electrons.signal}$`, 'm'));
+  assert.match(table.stdout, new RegExp(`^Jets +${c.Jets.baseline} +${c.Jets.passOR} +${c.Jets.signal}$`, 'm'));
+
+  const limited = JSON.parse((await physlite('run', r21, r22, '--json', '--max-events', '45')).stdout);
+  assert.equal(limited.eventsRead, 45);
+  assert.equal(limited.profile, 'r21+r22');
+});
+
+test('run: a file that fits no profile, a forced profile that does not fit, and bad options', async () => {
+  const r22 = await samplePath('PHYSLITE_example.root');
+  const forced = await physlite('run', r22, '--profile', 'r21');
+  assert.equal(forced.code, 1);
+  assert.match(forced.stderr, /profile r21 needs branches this file lacks: AnalysisElectronsAuxDyn\.ptvarcone20_TightTTVA_pt1000, AnalysisMuonsAuxDyn\.DFCommonGoodMuon, AnalysisJetsAuxDyn\.Jvt \[NOT_FOUND\]/);
+  const hzz = await samplePath('uproot-HZZ-zlib.root');
+  const notPhyslite = await physlite('run', hzz);
+  assert.equal(notPhyslite.code, 1);
+  assert.match(notPhyslite.stderr, /no object named "CollectionTree"/);
+  const going = await physlite('run', r22, hzz, '--keep-going', '--json');
+  assert.equal(going.code, 1);
+  const partial = JSON.parse(going.stdout);
+  assert.equal(partial.eventsRead, 100);
+  assert.equal(partial.failures.length, 1);
+  assert.equal(partial.failures[0].file, hzz);
+  assert.equal((await physlite('run', r22, '--profile', 'r99')).code, 2);
+  assert.equal((await physlite('run', r22, '--max-events', 'many')).code, 2);
+  assert.equal((await physlite('run')).code, 2);
+});
+
+test('plot turns a run --json result into SVG files; a malformed result exits 1 with one line', async () => {
+  const { mkdtemp, writeFile, readdir, readFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const dir = await mkdtemp(path.join(tmpdir(), 'physlite-plot-'));
+  const run = await physlite('run', await samplePath('PHYSLITE_example.root'), '--json');
+  const result = path.join(dir, 'result.json');
+  await writeFile(result, run.stdout);
+  const plot = await physlite('plot', result, '--out', path.join(dir, 'plots'));
+  assert.equal(plot.code, 0, plot.stderr);
+  const files = (await readdir(path.join(dir, 'plots'))).sort();
+  assert.deepEqual(files, ['cutflow.svg', 'dR_electron_jet_postOR.svg', 'dR_electron_jet_preOR.svg', 'index.html', 'pt_electrons_passOR.svg', 'pt_jets_passOR.svg', 'pt_muons_passOR.svg']);
+  const svg = await readFile(path.join(dir, 'plots', 'pt_jets_passOR.svg'), 'utf8');
+  assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.match(svg, /Entries \/ 10 GeV/);
+  const broken = JSON.parse(run.stdout);
+  delete broken.histograms.pt_jets_passOR.counts;
+  await writeFile(result, JSON.stringify(broken));
+  const bad = await physlite('plot', result, '--out', path.join(dir, 'plots2'));
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^physlite: .*result\.json: histograms\.pt_jets_passOR\.counts/);
+  assert.equal(bad.stderr.trim().split('\n').length, 1);
 });

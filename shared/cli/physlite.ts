@@ -2,9 +2,17 @@
 //
 //   physlite inspect FILE_OR_URL [--tree NAME]
 //   physlite dump FILE_OR_URL --tree NAME --branch NAME [--start N] [--stop M]
+//   physlite run FILE_OR_URL_OR_DIR… [--profile r21|r22] [--json] [--max-events N]
+//   physlite plot RESULT.json --out DIR
 
 import { parseArgs } from 'node:util';
 import { openRootFile, RootError, elementToPlain, contentLength, type TreeReader, type PlainValue } from '../root/index';
+import { InputError, UsageError } from './usage';
+import { RUN_USAGE, runCommand } from './run';
+import { PLOT_USAGE, plotCommand } from './plot';
+import { MergeError } from '../analysis/result';
+
+export { UsageError };
 
 const USAGE = `physlite — read ATLAS DAOD_PHYSLITE (and other ROOT) files
 
@@ -13,7 +21,7 @@ Usage:
       Trees and their branches: type, entries, compressed and uncompressed bytes.
   physlite dump FILE_OR_URL --tree NAME --branch NAME [--start N] [--stop M]
       The branch's values as one JSON array, one element per entry.
-
+${RUN_USAGE}${PLOT_USAGE}
 FILE_OR_URL is a local path, file://, http(s):// (byte-range requests) or gs://bucket/object.
 `;
 
@@ -28,12 +36,15 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       return inspect(rest, out);
     case 'dump':
       return dump(rest, out);
+    case 'run':
+      return runCommand(rest, out);
+    case 'plot':
+      return plotCommand(rest, out);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
 }
 
-export class UsageError extends Error {}
 
 function parse<T extends Record<string, { type: 'string' }>>(args: string[], options: T) {
   try {
@@ -144,7 +155,7 @@ export async function run(argv: string[]): Promise<void> {
     if (e instanceof UsageError) {
       process.stderr.write(`physlite: ${e.message}\n\n${USAGE}`);
       process.exitCode = 2;
-    } else if (e instanceof RootError) {
+    } else if (e instanceof RootError || e instanceof MergeError || e instanceof InputError) {
       process.stderr.write(`physlite: ${e.message}\n`);
       process.exitCode = 1;
     } else {

@@ -1,0 +1,154 @@
+// `physlite run`: the reference analysis over local files, directories,
+// https:// and gs:// objects, one file after another, chunk by chunk.
+
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { RootError } from '../root/index';
+import { referenceAnalysis, PROFILE_NAMES, type Profile } from '../analysis/reference/index';
+import { analyseFile } from '../analysis/runner';
+import { mergeInto, type AnalysisResult } from '../analysis/result';
+import { UsageError } from './usage';
+
+export const RUN_USAGE = `  physlite run FILE_OR_URL_OR_DIR… [--profile r21|r22] [--json] [--max-events N] [--keep-going]
+      The reference analysis (object selection and overlap removal): counts of
+      electrons, muons and jets passing baseline / passOR / signal, histograms
+      and a cut-flow. Directories are searched for *.root files. With --json,
+      one JSON object (the input of "physlite plot"). A progress bar is shown
+      on a terminal. --keep-going records a failing file and goes on.
+`;
+
+/** Local directories become the .root files under them (sorted); everything else is passed as is. */
+export async function expandInputs(inputs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const input of inputs) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !input.startsWith('file://')) {
+      out.push(input);
+      continue;
+    }
+    const info = await stat(input).catch(() => null);
+    if (info?.isDirectory()) {
+      const found = await rootFilesUnder(input);
+      if (found.length === 0) throw new UsageError(`directory ${input} holds no .root file`);
+      out.push(...found);
+    } else out.push(input); // a missing file fails when opened, with its name
+  }
+  return out;
+}
+
+async function rootFilesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await rootFilesUnder(p)));
+    else if (/\.root(\.\d+)?$/.test(entry.name)) out.push(p);
+  }
+  return out;
+}
+
+interface Failure {
+  file: string;
+  code: string;
+  message: string;
+}
+
+export async function runCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: { profile: { type: 'string' }, json: { type: 'boolean' }, 'max-events': { type: 'string' }, 'keep-going': { type: 'boolean' } },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length === 0) throw new UsageError('run needs at least one FILE_OR_URL_OR_DIR');
+  const profile = values.profile;
+  if (profile !== undefined && !(PROFILE_NAMES as string[]).includes(profile)) throw new UsageError(`--profile must be one of ${PROFILE_NAMES.join(', ')}, got "${profile}"`);
+  let maxEvents: number | undefined;
+  if (values['max-events'] !== undefined) {
+    maxEvents = Number(values['max-events']);
+    if (!Number.isInteger(maxEvents) || maxEvents < 0) throw new UsageError(`--max-events must be a non-negative integer, got "${values['max-events']}"`);
+  }
+
+  const files = await expandInputs(positionals);
+  const analysis = referenceAnalysis({ profile: profile as Profile | undefined });
+  const total = analysis.empty();
+  const failures: Failure[] = [];
+  const progress = err.isTTY ? new ProgressBar(err, files.length) : null;
+  const t0 = performance.now();
+  let bytes = 0;
+  let remaining = maxEvents ?? Infinity;
+  for (let k = 0; k < files.length && remaining > 0; k++) {
+    const file = files[k]!;
+    try {
+      const run = await analyseFile(file, analysis, {
+        maxEvents: Number.isFinite(remaining) ? remaining : undefined,
+        onChunk: (p) => progress?.update(k, file, p.eventsDone, p.eventsTotal, total.eventsRead + p.eventsDone, bytes + p.bytesRead),
+      });
+      mergeInto(total, run.result);
+      bytes += run.bytesRead;
+      remaining -= run.result.eventsRead;
+    } catch (e) {
+      if (!(e instanceof RootError) || !values['keep-going']) {
+        progress?.clear();
+        throw e;
+      }
+      failures.push({ file, code: e.code, message: e.message });
+    }
+  }
+  progress?.clear();
+  const seconds = (performance.now() - t0) / 1000;
+  if (values.json) {
+    out.write(JSON.stringify(failures.length ? { ...total, failures } : total) + '\n');
+  } else {
+    out.write(formatResult(total, { files: files.length - failures.length, seconds, bytes }));
+    for (const f of failures) out.write(`FAILED ${f.message}\n`);
+  }
+  return failures.length ? 1 : 0;
+}
+
+/** The human-readable table of a result. */
+export function formatResult(r: AnalysisResult, run?: { files: number; seconds: number; bytes: number }): string {
+  const lines: string[] = [];
+  const head = `profile ${r.profile || '-'} · ${r.eventsRead} events read, ${r.eventsKept} kept`;
+  lines.push(run ? `${head} · ${run.files} file${run.files === 1 ? '' : 's'} · ${run.seconds.toFixed(2)} s · ${(run.bytes / 1e6).toFixed(1)} MB read` : head, '');
+  const flags = ['baseline', 'passOR', 'signal'];
+  const collections = Object.keys(r.counts);
+  const width = Math.max(9, ...flags.map((f) => Math.max(f.length, ...collections.map((c) => String(r.counts[c]![f] ?? 0).length))));
+  lines.push(''.padEnd(10) + flags.map((f) => f.padStart(width)).join('  '));
+  for (const c of collections) lines.push(c.padEnd(10) + flags.map((f) => String(r.counts[c]![f] ?? 0).padStart(width)).join('  '));
+  lines.push('', 'cut-flow');
+  const first = r.cutflow[0]?.events ?? 0;
+  const nameWidth = Math.max(...r.cutflow.map((s) => s.name.length));
+  for (const s of r.cutflow) lines.push(`  ${s.name.padEnd(nameWidth)}  ${String(s.events).padStart(9)}  ${first ? ((100 * s.events) / first).toFixed(1).padStart(5) + '%' : ''}`);
+  lines.push('', 'histograms: ' + Object.keys(r.histograms).join(', ') + ' (--json, then physlite plot)');
+  return lines.join('\n') + '\n';
+}
+
+/** One line redrawn in place on a terminal. */
+class ProgressBar {
+  private last = 0;
+  constructor(
+    private readonly stream: NodeJS.WritableStream,
+    private readonly files: number,
+  ) {}
+
+  update(k: number, file: string, done: number, total: number, events: number, bytes: number): void {
+    const now = performance.now();
+    if (now - this.last < 100 && done < total) return;
+    this.last = now;
+    const width = 24;
+    const filled = total > 0 ? Math.round((done / total) * width) : width;
+    const name = path.basename(file);
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] file ${k + 1}/${this.files} ${name.length > 40 ? '…' + name.slice(-39) : name} · ${events} events · ${(bytes / 1e6).toFixed(1)} MB`;
+    this.stream.write('\r\x1b[2K' + line);
+  }
+
+  clear(): void {
+    if (this.last) this.stream.write('\r\x1b[2K');
+  }
+}
