@@ -145,6 +145,14 @@ export class Tree {
    * clusters; without either, basket boundaries of the first branch with data.
    */
   clusters(): ClusterRange[] {
+    // computed once: without cluster metadata it walks ~1500 branches for basket edges
+    this.clusterCache ??= this.computeClusters();
+    return this.clusterCache.map((c) => ({ ...c }));
+  }
+
+  private clusterCache: ClusterRange[] | undefined;
+
+  private computeClusters(): ClusterRange[] {
     const out: ClusterRange[] = [];
     const total = this.entries;
     let start = 0;
