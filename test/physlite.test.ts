@@ -73,6 +73,8 @@ describe('collection keys', () => {
     // our reading of EventFormat lists the same keys and hashes
     const file = await open(R21);
     assert.equal(file.keys.fromEventFormat, true);
+    assert.equal(file.keys.keyOf(490246363), 'InDetTrackParticles', 'hashes resolve to names');
+    assert.equal(file.keys.keyOf(12345), undefined);
     assert.deepEqual(
       file.keys.entries.map((e) => [e.key, e.hash]),
       ef.m_branchNames.map((n, i) => [n, ef.m_branchHashes[i]]),

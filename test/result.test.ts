@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { binIndex, emptyHistogram, fill, mergeAll, mergeResults, MergeError, type AnalysisResult } from '../shared/analysis/result';
 import { emptyReferenceResult } from '../shared/analysis/reference/index';
 import { prng } from './support/prng';
+import { createAnalysis } from '../shared/analysis/registry';
+import { AnalysisConfigError } from '../shared/analysis/analysis';
 
 function randomResult(next: () => number, profile: string): AnalysisResult {
   const r = emptyReferenceResult(profile);
@@ -75,4 +77,13 @@ test('bins: [lo, hi) split evenly, underflow below lo, overflow from hi, NaN apa
   assert.deepEqual(h.counts, [0, 1, 2, 1]);
   assert.equal(h.nan, 1);
   assert.throws(() => emptyHistogram('t', 'x', 1, 1, 2), RangeError);
+});
+
+test('analyses by name: unknown names, profiles and options are refused with what to fix', () => {
+  assert.equal(createAnalysis('reference').name, 'reference');
+  assert.equal(createAnalysis('reference', { profile: 'r22' }).empty().profile, 'r22');
+  assert.throws(() => createAnalysis('higgs'), (e: unknown) => e instanceof AnalysisConfigError && /unknown analysis "higgs" \(known: reference\)/.test(e.message));
+  assert.throws(() => createAnalysis('reference', { profile: 'r23' }), /unknown profile "r23" \(known: r21, r22\)/);
+  assert.throws(() => createAnalysis('reference', { profle: 'r22' }), /unknown option profle/);
+  assert.throws(() => createAnalysis('reference', [1]), /options must be a JSON object/);
 });
