@@ -22,6 +22,8 @@ for (let i = 0; i < 256; i++) {
   TABLE_LO[i] = Number(c & 0xffffffffn);
 }
 
+const utf8 = new TextEncoder();
+
 /** StoreGate key of a container: crc64(name) extended by its CLID, low 30 bits. */
 export function sgKey(name: string, clid = 0): number {
   let hi = 0xffffffff;
@@ -34,7 +36,7 @@ export function sgKey(name: string, clid = 0): number {
     lo = (TABLE_LO[t]! ^ nlo) >>> 0;
     hi = (TABLE_HI[t]! ^ nhi) >>> 0;
   };
-  for (const b of new TextEncoder().encode(name)) step(b);
+  for (const b of utf8.encode(name)) step(b);
   // the class id is added low byte first while what remains is non-zero
   for (let x = clid >>> 0; x > 0; x = Math.floor(x / 256)) step(x & 0xff);
   return lo & 0x3fffffff;

@@ -138,13 +138,13 @@ export class EventChunk {
    * when the link is empty (m_persKey 0), names another collection, or its
    * index is out of range for that event. Needs one declared column of the target.
    */
-  resolveLinks(ref: string, target: string, out?: Int32Array): Int32Array {
+  resolveLinks(ref: string, target: string): Int32Array {
     const links = this.links(ref);
     const targetKey = this.schema.collection(target)?.key ?? target;
     const hash = this.keys.hashOf(targetKey);
     const targetOffsets = this.offsets(target);
     const n = links.offsets[this.length]!;
-    const result = out && out.length >= n ? out : new Int32Array(n);
+    const result = new Int32Array(n);
     for (let ev = 0; ev < this.length; ev++) {
       const base = targetOffsets[ev]!;
       const count = targetOffsets[ev + 1]! - base;

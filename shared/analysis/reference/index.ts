@@ -44,6 +44,9 @@ export function referenceAnalysis(options: ReferenceOptions = {}): Analysis {
 export function referenceInput(chunk: EventChunk, profile: Profile): ReferenceInput {
   const p = PROFILES[profile];
   for (const c of ['Electrons', 'Muons', 'Jets', 'InDetTrackParticles']) chunk.checkCollection(c);
+  const electrons = chunk.objects('Electrons.pt');
+  const muons = chunk.objects('Muons.pt');
+  const jets = chunk.objects('Jets.pt');
   const el = (f: string) => chunk.objects(`Electrons.${f}`).values;
   const mu = (f: string) => chunk.objects(`Muons.${f}`).values;
   const jet = (f: string) => chunk.objects(`Jets.${f}`).values;
@@ -61,8 +64,8 @@ export function referenceInput(chunk: EventChunk, profile: Profile): ReferenceIn
     events: chunk.length,
     primaryVertexOffsets: chunk.objects('PrimaryVertices.x').offsets,
     electrons: {
-      offsets: chunk.objects('Electrons.pt').offsets,
-      pt: el('pt'),
+      offsets: electrons.offsets,
+      pt: electrons.values,
       eta: el('eta'),
       phi: el('phi'),
       looseBL: el('DFCommonElectronsLHLooseBL'),
@@ -71,8 +74,8 @@ export function referenceInput(chunk: EventChunk, profile: Profile): ReferenceIn
       eiso: el(p.eiso),
     },
     muons: {
-      offsets: chunk.objects('Muons.pt').offsets,
-      pt: mu('pt'),
+      offsets: muons.offsets,
+      pt: muons.values,
       eta: mu('eta'),
       phi: mu('phi'),
       quality: mu(p.muonQuality),
@@ -83,8 +86,8 @@ export function referenceInput(chunk: EventChunk, profile: Profile): ReferenceIn
       trackIndex: muonLinks.index,
     },
     jets: {
-      offsets: chunk.objects('Jets.pt').offsets,
-      pt: jet('pt'),
+      offsets: jets.offsets,
+      pt: jets.values,
       eta: jet('eta'),
       phi: jet('phi'),
       jvtPass,

@@ -7,7 +7,7 @@
 // spec's words and order, so they can be read side by side with ANALYSIS.md.
 
 import type { NumericArray } from '../../root/index';
-import { binIndex, emptyHistogram, type AnalysisResult, type Histogram } from '../result';
+import { emptyHistogram, fill, type AnalysisResult } from '../result';
 
 export interface ElectronColumns {
   offsets: Int32Array;
@@ -152,12 +152,6 @@ class Scratch {
       this.jetPassOR = new Uint8Array(n);
     }
   }
-}
-
-function fillAt(h: Histogram, x: number): void {
-  const k = binIndex(h.lo, h.hi, h.bins, x);
-  if (k < 0) h.nan++;
-  else h.counts[k]!++;
 }
 
 export class ReferenceKernel {
@@ -315,14 +309,14 @@ export class ReferenceKernel {
         if (o) {
           orLepton = true;
           if (sg) signalOrLepton = true;
-          fillAt(hPtE, (el.pt[e] as number) / 1000);
+          fill(hPtE, (el.pt[e] as number) / 1000);
         }
         const eEta = el.eta[e] as number;
         const ePhi = el.phi[e] as number;
         for (let j = j0; j < j1; j++) {
           const dR = deltaR(eEta, ePhi, jet.eta[j] as number, jet.phi[j] as number);
-          fillAt(hPre, dR);
-          if (o && s.jetPassOR[j] === 1) fillAt(hPost, dR);
+          fill(hPre, dR);
+          if (o && s.jetPassOR[j] === 1) fill(hPost, dR);
         }
       }
       for (let m = m0; m < m1; m++) {
@@ -336,7 +330,7 @@ export class ReferenceKernel {
         if (o) {
           orLepton = true;
           if (sg) signalOrLepton = true;
-          fillAt(hPtM, (mu.pt[m] as number) / 1000);
+          fill(hPtM, (mu.pt[m] as number) / 1000);
         }
       }
       for (let j = j0; j < j1; j++) {
@@ -347,7 +341,7 @@ export class ReferenceKernel {
         jCount.signal! += sg;
         if (o) {
           if (sg) signalOrJet = true;
-          fillAt(hPtJ, (jet.pt[j] as number) / 1000);
+          fill(hPtJ, (jet.pt[j] as number) / 1000);
         }
       }
       if (baselineLepton) {
