@@ -13,7 +13,7 @@ import { emptyHistogram, fill, type AnalysisResult, type Histogram } from '../sh
 import { cutflowSvg, histogramStats, histogramSvg, resultPlots, summaryHtml, yAxisLabel } from '../shared/plot/svg';
 import { formatSig, parseRich } from '../shared/plot/text';
 import { linearTicks, logTicks } from '../shared/plot/ticks';
-import { validateResult } from '../shared/plot/validate';
+import { validateResult } from '../shared/analysis/validate';
 import { plotCommand } from '../shared/cli/plot';
 import { InputError, UsageError } from '../shared/cli/usage';
 

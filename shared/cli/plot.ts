@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, UsageError } from './usage';
 import { cutflowSvg, resultPlots, summaryHtml } from '../plot/svg';
-import { validateResult, ResultFormatError } from '../plot/validate';
+import { validateResult, ResultFormatError } from '../analysis/validate';
 import type { AnalysisResult } from '../analysis/result';
 
 export const PLOT_USAGE = `  physlite plot RESULT.json --out DIR [--log]

@@ -1,7 +1,8 @@
-// Checks that a parsed JSON value has the shape of an AnalysisResult, with
-// messages that name the field: "histograms.pt.counts has 40 values, expected 52".
+// Checks that a parsed JSON value (a result file, a stored partial result) has
+// the shape of an AnalysisResult, with messages that name the field:
+// "histograms.pt.counts has 40 values, expected 52".
 
-import type { AnalysisResult } from '../analysis/result';
+import type { AnalysisResult } from './result';
 
 export class ResultFormatError extends Error {
   override readonly name = 'ResultFormatError';
