@@ -11,7 +11,7 @@
 // per-object values, never per-event objects.
 
 import { RootError, openRootFile, chunkClusters, type Content, type ListContent, type NumericArray, type NumericContent, type RecordContent, type RootFileHandle, type TreeReader, type OpenRootOptions, type ByteSource, type ClusterRange } from '../root/index';
-import { PhysliteSchema, parseColumnRef, expectedBranch } from './schema';
+import { PhysliteSchema, expectedBranch } from './schema';
 import { CollectionKeys, readCollectionKeys } from './event-format';
 
 /** A per-object column: values[offsets[i] … offsets[i+1]) belong to event i. */
@@ -232,7 +232,6 @@ export class PhysliteFile {
 
   /** Reads the declared columns over one entry range. */
   async read(refs: readonly string[], range: { entryStart?: number; entryStop?: number } = {}): Promise<EventChunk> {
-    for (const r of refs) parseColumnRef(r);
     const { entryStart, entryStop, columns } = await this.tree.read(this.branches(refs), range);
     return new EventChunk(entryStart, entryStop, columns, this.schema, this.keys, this.name);
   }
