@@ -1,0 +1,188 @@
+// Job planning: dataset entries → objects with sizes → shards.
+//
+// The orchestrator never opens a ROOT file. It learns sizes from listings
+// (gs:// prefixes) or metadata requests (explicit objects, made in parallel),
+// and splits a file bigger than the shard size into `parts` by size alone.
+// The worker that opens the file maps "part k of n" to a cluster-aligned entry
+// range (partEntryRange), the same way every time, so the parts of a file
+// cover each entry exactly once whatever worker runs them.
+
+import { RootError } from '../root/errors';
+import type { PipelineConfig } from './config';
+import { RequestError } from './request';
+import type { ObjectInfo, ObjectStore } from './ports';
+import { isRootObjectName } from './object-names';
+
+export interface PlannedShard {
+  url: string;
+  size?: number;
+  generation?: string;
+  part: number;
+  parts: number;
+}
+
+export interface ExpandedDataset {
+  objects: ObjectInfo[];
+  /** Objects named more than once (by overlapping prefixes, or twice in a list): read once. */
+  duplicates: number;
+}
+
+const INDEX_FILE = /\.(txt|list|lst)$/i;
+
+function baseName(url: string): string {
+  const noQuery = /^https?:/i.test(url) ? url.replace(/[?#].*$/s, '') : url;
+  return noQuery.replace(/\/+$/, '').split('/').pop() ?? '';
+}
+
+/** What one dataset entry names: a text file of URLs, one ROOT object, or a prefix to list. */
+export function classifyEntry(entry: string): 'index' | 'object' | 'prefix' {
+  if (entry.endsWith('/')) return 'prefix';
+  const name = baseName(entry);
+  if (INDEX_FILE.test(name)) return 'index';
+  if (isRootObjectName(name)) return 'object';
+  return /^https?:/i.test(entry) ? 'object' : 'prefix';
+}
+
+/**
+ * Lists and stats the dataset. Errors become RequestErrors that name the
+ * entry: not found or unlistable → 4xx, transient trouble → 503 (retry).
+ */
+export async function expandDataset(entries: readonly string[], objects: ObjectStore, config: PipelineConfig): Promise<ExpandedDataset> {
+  const limit = config.maxShards;
+  const explicit: { url: string; from: string }[] = [];
+  const listed: ObjectInfo[] = [];
+  for (const entry of entries) {
+    const kind = classifyEntry(entry);
+    if (kind === 'index') {
+      const text = await describe(entry, () => objects.readText(entry, config.maxIndexBytes));
+      const urls = text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('#'));
+      if (urls.length === 0) throw new RequestError(400, `index file ${entry} lists no URLs (one per line expected)`, 'dataset');
+      for (const url of urls) {
+        if (classifyEntry(url) === 'index') throw new RequestError(400, `index file ${entry} names another index file (${url}); list ROOT files only`, 'dataset');
+        explicit.push({ url, from: `${url} (listed in ${entry})` });
+      }
+    } else if (kind === 'object') {
+      explicit.push({ url: entry, from: entry });
+    } else {
+      const found = await describe(entry, () => objects.list(entry, limit + 1));
+      if (found.length === 0) throw new RequestError(400, `no ROOT files (*.root, *.root.N) under ${entry}`, 'dataset');
+      listed.push(...found);
+    }
+    if (explicit.length + listed.length > limit) throw tooMany(explicit.length + listed.length, limit);
+  }
+
+  const statted = await mapLimit(explicit, config.statConcurrency, (e) => describe(e.from, () => objects.stat(e.url)));
+  const seen = new Set<string>();
+  const out: ObjectInfo[] = [];
+  for (const o of [...listed, ...statted]) {
+    if (seen.has(o.url)) continue;
+    seen.add(o.url);
+    out.push(o);
+  }
+  return { objects: out, duplicates: listed.length + statted.length - out.length };
+}
+
+/** One shard per `shardBytes` of each file (at least one per file; one when the size is unknown). */
+export function planShards(objects: readonly ObjectInfo[], shardBytes: number, maxShards = Infinity): PlannedShard[] {
+  if (!(shardBytes > 0)) throw new RangeError(`shard size must be positive, got ${shardBytes}`);
+  let total = 0;
+  for (const o of objects) total += partsOf(o, shardBytes);
+  if (total > maxShards) throw tooMany(total, maxShards, true);
+  const out: PlannedShard[] = [];
+  for (const o of objects) {
+    const parts = partsOf(o, shardBytes);
+    for (let part = 0; part < parts; part++) {
+      const s: PlannedShard = { url: o.url, part, parts };
+      if (o.size !== undefined) s.size = o.size;
+      if (o.generation !== undefined) s.generation = o.generation;
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+function partsOf(o: ObjectInfo, shardBytes: number): number {
+  return o.size === undefined ? 1 : Math.max(1, Math.ceil(o.size / shardBytes));
+}
+
+/**
+ * The entries of part `part` of `parts`: the clusters whose first entry falls
+ * in [part·E/parts, (part+1)·E/parts). Every cluster belongs to exactly one
+ * part and the parts are contiguous, so together they cover the file once. A
+ * part with no cluster start in its slice is empty (entryStart = entryStop).
+ */
+export function partEntryRange(clusters: readonly { entryStart: number; entryStop: number }[], entries: number, part: number, parts: number): { entryStart: number; entryStop: number } {
+  if (!Number.isInteger(parts) || parts < 1 || !Number.isInteger(part) || part < 0 || part >= parts) {
+    throw new RootError('BAD_ARGUMENT', `part ${part} of ${parts} is not a valid part (0 ≤ part < parts)`);
+  }
+  if (entries <= 0) return { entryStart: 0, entryStop: 0 };
+  let start = -1;
+  let stop = -1;
+  for (const c of clusters) {
+    // integer arithmetic: entry counts times parts stay far below 2^53
+    const owner = Math.floor((c.entryStart * parts) / entries);
+    if (owner === part) {
+      if (start < 0) start = c.entryStart;
+      stop = c.entryStop;
+    } else if (owner > part) break;
+  }
+  if (start < 0) {
+    // empty part: place it where it would be so the range is still ordered
+    const at = Math.min(entries, Math.ceil((part * entries) / parts));
+    return { entryStart: at, entryStop: at };
+  }
+  return { entryStart: start, entryStop: stop };
+}
+
+function tooMany(n: number, limit: number, shards = false): RequestError {
+  return new RequestError(413, `the dataset makes ${n} ${shards ? 'shards' : 'files'}, more than the ${limit} shards one job may have: split it into several jobs${shards ? ' or raise shardMB' : ''}`, shards ? 'shardMB' : 'dataset');
+}
+
+/** Runs `fn`, turning storage errors into RequestErrors that name the dataset entry. */
+async function describe<T>(entry: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof RequestError) throw e;
+    if (e instanceof RootError) {
+      const why = e.detail;
+      switch (e.code) {
+        case 'SOURCE_NOT_FOUND':
+          throw new RequestError(400, `dataset entry ${entry} was not found: ${why}`, 'dataset');
+        case 'SOURCE_FORBIDDEN':
+          throw new RequestError(403, `dataset entry ${entry} cannot be read by the pipeline's service account: ${why}`, 'dataset');
+        case 'LIMIT':
+          throw new RequestError(413, `dataset entry ${entry}: ${why}`, 'dataset');
+        case 'BAD_ARGUMENT':
+          throw new RequestError(400, `dataset entry ${entry}: ${why}`, 'dataset');
+        default:
+          if (e.transient) throw new RequestError(503, `could not reach the storage of ${entry} (${why}); try again`, 'dataset');
+          throw new RequestError(400, `dataset entry ${entry}: ${why}`, 'dataset');
+      }
+    }
+    throw e;
+  }
+}
+
+/** Maps with at most `limit` calls in flight, keeping order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const run = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, run));
+  return out;
+}
