@@ -3,6 +3,7 @@
 //   physlite inspect FILE_OR_URL [--tree NAME]
 //   physlite dump FILE_OR_URL --tree NAME --branch NAME [--start N] [--stop M]
 //   physlite run FILE_OR_URL_OR_DIR… [--profile r21|r22] [--json] [--max-events N]
+//   physlite job --local DATASET… [--chaos] [--json]
 //   physlite plot RESULT.json --out DIR
 
 import { parseArgs } from 'node:util';
@@ -10,6 +11,7 @@ import { openRootFile, RootError, elementToPlain, contentLength, type TreeReader
 import { InputError, UsageError } from './usage';
 import { RUN_USAGE, runCommand } from './run';
 import { PLOT_USAGE, plotCommand } from './plot';
+import { JOB_USAGE, jobCommand } from './job';
 import { MergeError } from '../analysis/result';
 
 export { UsageError };
@@ -21,7 +23,7 @@ Usage:
       Trees and their branches: type, entries, compressed and uncompressed bytes.
   physlite dump FILE_OR_URL --tree NAME --branch NAME [--start N] [--stop M]
       The branch's values as one JSON array, one element per entry.
-${RUN_USAGE}${PLOT_USAGE}
+${RUN_USAGE}${JOB_USAGE}${PLOT_USAGE}
 FILE_OR_URL is a local path, file://, http(s):// (byte-range requests) or gs://bucket/object.
 `;
 
@@ -40,6 +42,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       return runCommand(rest, out);
     case 'plot':
       return plotCommand(rest, out);
+    case 'job':
+      return jobCommand(rest, out);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -11,8 +11,9 @@ import { validateResult, ResultFormatError } from '../analysis/validate';
 import type { AnalysisResult } from '../analysis/result';
 
 export const PLOT_USAGE = `  physlite plot RESULT.json --out DIR [--log]
-      An analysis result as plots: DIR/<histogram>.svg each, DIR/cutflow.svg
-      and DIR/index.html with all of them; --log for logarithmic y axes.
+      An analysis result (from run --json or job --json) as plots: one
+      DIR/<histogram>.svg each, DIR/cutflow.svg and DIR/index.html with all of
+      them; --log for logarithmic y axes.
 `;
 
 /** Reads and checks an AnalysisResult JSON file; InputError naming the file and what is wrong. */
@@ -30,6 +31,8 @@ export async function readResultFile(file: string): Promise<AnalysisResult> {
   } catch (e) {
     throw new InputError(`${file}: not valid JSON (${(e as Error).message})`);
   }
+  // `physlite job --json` prints a job status: its result is what is plotted
+  if (value !== null && typeof value === 'object' && 'jobId' in value && 'result' in value) value = (value as { result: unknown }).result;
   try {
     return validateResult(value, file);
   } catch (e) {

@@ -1,0 +1,141 @@
+// `physlite job --local`: the whole fan-out on this machine (orchestrator,
+// queue, workers on worker_threads, reducer, status server), with the
+// local implementations of storage, queue and job state.
+
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_CHAOS, runLocalJob } from '../pipeline/local/job';
+import type { JobStatus } from '../pipeline/model';
+import { RequestError } from '../pipeline/request';
+import { formatResult } from './run';
+import { UsageError } from './usage';
+
+export const JOB_USAGE = `  physlite job --local DATASET… [--profile r21|r22] [--shard-mb N] [--workers N]
+               [--json] [--chaos] [--seed N] [--port P] [--serve] [--label TEXT]
+      The serverless pipeline run locally: DATASET entries (files, directories,
+      https:// URLs, gs:// prefixes, or a .txt index of URLs) are planned into
+      shards of --shard-mb MiB (default 1024), published to an in-process queue
+      and analysed by one worker thread per core; the reducer merges the shard
+      results once. The status page is served on 127.0.0.1 (--port, default any
+      free port) while it runs; --serve keeps it up afterwards until Ctrl-C.
+      --chaos injects duplicate deliveries, worker crashes in mid-shard and
+      transient read errors (seeded by --seed): the result must not change.
+      --json prints the final job status (with the result) as JSON.
+`;
+
+function number(value: string | undefined, name: string, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${value}"`);
+  return n;
+}
+
+export async function jobCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        local: { type: 'boolean' },
+        profile: { type: 'string' },
+        'shard-mb': { type: 'string' },
+        workers: { type: 'string' },
+        json: { type: 'boolean' },
+        chaos: { type: 'boolean' },
+        seed: { type: 'string' },
+        port: { type: 'string' },
+        serve: { type: 'boolean' },
+        label: { type: 'string' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (!values.local) throw new UsageError('job needs --local (a deployed pipeline is started with POST /jobs to its orchestrator: see the README)');
+  if (positionals.length === 0) throw new UsageError('job needs at least one DATASET entry (a file, directory, URL or index file)');
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got "${values.port}"`);
+  const seed = values.seed === undefined ? DEFAULT_CHAOS.seed : number(values.seed, 'seed', true)!;
+  const shardMB = number(values['shard-mb'], 'shard-mb', false);
+  const workers = number(values.workers, 'workers', true);
+
+  // local paths are made absolute so the records and the status page name them unambiguously
+  const dataset = positionals.map((p) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(p) ? p : path.resolve(p)));
+  const request: Record<string, unknown> = { dataset, analysis: 'reference', options: values.profile ? { profile: values.profile } : {} };
+  if (shardMB !== undefined) request.shardMB = shardMB;
+  if (values.label !== undefined) request.label = values.label;
+
+  const bar = err.isTTY && !values.json ? new JobProgressBar(err) : undefined;
+  let announced = false;
+  const t0 = performance.now();
+  const run = await runLocalJob({
+    request,
+    ...(workers !== undefined ? { workers } : {}),
+    ...(values.chaos ? { chaos: { ...DEFAULT_CHAOS, seed } } : {}),
+    port,
+    onProgress: (s) => {
+      if (!announced) {
+        announced = true;
+        if (!values.json) err.write(`job ${s.jobId}: ${s.dataset.files} file${s.dataset.files === 1 ? '' : 's'}, ${s.shards.total} shard${s.shards.total === 1 ? '' : 's'}${values.chaos ? `, chaos (seed ${seed})` : ''}\n`);
+      }
+      bar?.update(s);
+    },
+    keepServing: values.serve ? (url) => waitForInterrupt(err, url) : undefined,
+    announce: (url) => {
+      if (!values.json) err.write(`status page: ${url}\n`);
+    },
+  }).catch((e: unknown) => {
+    if (e instanceof RequestError) throw new UsageError(`the job request was refused (${e.status}): ${e.message}`);
+    throw e;
+  });
+  bar?.clear();
+  const s = run.status;
+  if (values.json) {
+    out.write(JSON.stringify(s) + '\n');
+  } else {
+    if (s.result) out.write(formatResult(s.result, { files: s.dataset.files, seconds: (performance.now() - t0) / 1000, bytes: s.bytesRead }));
+    out.write(`\nshards: ${s.shards.done} done, ${s.shards.failed} failed of ${s.shards.total} · ${formatRate(s)}\n`);
+    if (values.chaos) {
+      const q = run.queue;
+      const sum = (k: 'duplicated' | 'redelivered' | 'nacked' | 'deadLettered') => Object.values(q).reduce((a, x) => a + (x[k] ?? 0), 0);
+      out.write(`chaos: ${sum('duplicated')} duplicate deliveries, ${sum('nacked')} failed attempts retried, ${sum('deadLettered')} dead-lettered\n`);
+    }
+    for (const f of s.failures) out.write(`FAILED shard ${f.shard} (${f.url}, part ${f.part + 1}/${f.parts}): ${f.error.code}: ${f.error.message}\n`);
+    if (s.moreFailures) out.write(`… and ${s.moreFailures} more failed shards\n`);
+  }
+  return s.shards.failed > 0 || s.state !== 'finished' ? 1 : 0;
+}
+
+function formatRate(s: JobStatus): string {
+  return `${s.events} events in ${s.elapsedSeconds.toFixed(2)} s (${Math.round(s.throughput.eventsPerSecond)} events/s), ${(s.bytesRead / 1e6).toFixed(1)} MB read`;
+}
+
+function waitForInterrupt(err: NodeJS.WritableStream, url: string): Promise<void> {
+  err.write(`job finished; serving ${url} until Ctrl-C\n`);
+  return new Promise((resolve) => process.once('SIGINT', () => resolve()));
+}
+
+/** One line redrawn in place on a terminal. */
+class JobProgressBar {
+  private last = 0;
+  constructor(private readonly stream: NodeJS.WritableStream) {}
+
+  update(s: JobStatus): void {
+    const now = performance.now();
+    if (now - this.last < 100 && s.state === 'running') return;
+    this.last = now;
+    const width = 24;
+    const { total, done, failed, running } = s.shards;
+    const filled = total > 0 ? Math.round(((done + failed) / total) * width) : width;
+    const eta = s.etaSeconds !== undefined && s.state === 'running' ? ` · ETA ${Math.ceil(s.etaSeconds)} s` : '';
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done + failed}/${total} shards${failed ? ` (${failed} failed)` : ''} · ${running} running · ${s.events} events · ${(s.bytesRead / 1e6).toFixed(1)} MB${eta}`;
+    this.stream.write('\r\x1b[2K' + line);
+  }
+
+  clear(): void {
+    if (this.last) this.stream.write('\r\x1b[2K');
+  }
+}
