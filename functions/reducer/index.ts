@@ -1,0 +1,12 @@
+// Reducer: shard-done messages → the merge, once, when every shard has
+// reported; and the dead-letter topic's handler (`deadLetters`).
+import * as ff from '@google-cloud/functions-framework';
+import { googleDeps } from '../../shared/pipeline/google/env';
+import { handleDeadLetter, handleShardDoneDelivery } from '../../shared/pipeline/reducer';
+import { onDelivery } from '../lib/adapt';
+
+const workerId = `${process.env.K_REVISION ?? 'reducer'}/${process.pid}`;
+
+ff.cloudEvent('reducer', (event: ff.CloudEvent<unknown>) => onDelivery(event, 'reducer', (d) => handleShardDoneDelivery(d, { ...googleDeps(), workerId })));
+
+ff.cloudEvent('deadLetters', (event: ff.CloudEvent<unknown>) => onDelivery(event, 'deadLetters', (d) => handleDeadLetter(d, { ...googleDeps(), workerId })));

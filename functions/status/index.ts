@@ -1,0 +1,7 @@
+// Status: GET /jobs and GET /jobs/{id}, as JSON or as a page. Reads job state only.
+import * as ff from '@google-cloud/functions-framework';
+import { googleDeps } from '../../shared/pipeline/google/env';
+import { statusHttp } from '../../shared/pipeline/http';
+import { sendHttp, toHttpRequest } from '../lib/adapt';
+
+ff.http('status', async (req, res) => sendHttp(res, await statusHttp(toHttpRequest(req), googleDeps())));

@@ -1,0 +1,9 @@
+// Worker: one shard message → the analysis over its part of one file → the shard record.
+import * as ff from '@google-cloud/functions-framework';
+import { googleDeps } from '../../shared/pipeline/google/env';
+import { handleShardDelivery } from '../../shared/pipeline/worker';
+import { onDelivery } from '../lib/adapt';
+
+const workerId = `${process.env.K_REVISION ?? 'worker'}/${process.pid}`;
+
+ff.cloudEvent('worker', (event: ff.CloudEvent<unknown>) => onDelivery(event, 'worker', (d) => handleShardDelivery(d, { ...googleDeps(), workerId })));
