@@ -246,3 +246,15 @@ test('the job list: a row per job linking /jobs/{id}, escaped, reloading every 5
   assert.ok(renderJobList([{ ...jobs[0]!, jobId: 'a b/<c>' }]).includes('<a href="/jobs/a%20b%2F%3Cc%3E"><code>a b/&lt;c&gt;</code></a>'));
   assert.ok(renderJobList([]).includes('No jobs yet.'));
 });
+
+test('a rejected request (sent as a queue message) shows its reason, escaped, and does not reload', () => {
+  const html = renderJobPage(runningStatus({ state: 'rejected', error: `400: unknown analysis ${HOSTILE}`, finishedAt: '2026-11-25T03:00:00.000Z' }));
+  assert.match(html, /<span class="badge error">rejected<\/span>/);
+  assert.match(html, /Rejected request/);
+  assert.ok(html.includes('400: unknown analysis &lt;script&gt;'));
+  assert.ok(!html.includes('<script>'));
+  assert.ok(!html.includes('http-equiv="refresh"'));
+  assert.ok(!html.includes('class="bar"'));
+  const list = renderJobList([{ jobId: 'msg-1', state: 'rejected', analysis: '', shards: 0, createdAt: '2026-11-25T03:00:00.000Z', finishedAt: '2026-11-25T03:00:00.000Z' }]);
+  assert.match(list, /badge error">rejected/);
+});

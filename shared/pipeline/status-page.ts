@@ -182,6 +182,7 @@ ${body}</body>
 
 function badge(state: JobStatus['state'], done: number, failed: number): string {
   if (state === 'running') return '<span class="badge running">running</span>';
+  if (state === 'rejected') return '<span class="badge error">rejected</span>';
   if (failed === 0) return '<span class="badge finished">finished</span>';
   return `<span class="badge ${done === 0 ? 'error' : 'warn'}">finished with ${plural(failed, 'failed shard')}</span>`;
 }
@@ -310,7 +311,7 @@ function resultSection(r: AnalysisResult, partial: boolean): string {
 export function renderJobPage(status: JobStatus, options: JobPageOptions = {}): string {
   const { done, failed } = status.shards;
   const running = status.state === 'running';
-  const stateText = running ? 'running' : failed > 0 ? `finished, ${failed} failed` : 'finished';
+  const stateText = running ? 'running' : status.state === 'rejected' ? 'rejected' : failed > 0 ? `finished, ${failed} failed` : 'finished';
   const title = `Job ${status.jobId}${status.label ? ` — ${status.label}` : ''} (${stateText})`;
   const json = status.links.self ? withQuery(status.links.self, 'format=json') : '?format=json';
   const body: string[] = [];
@@ -318,6 +319,11 @@ export function renderJobPage(status: JobStatus, options: JobPageOptions = {}): 
   body.push(`<header>\n<h1><span>Job <code>${esc(status.jobId)}</code></span> ${badge(status.state, done, failed)}</h1>\n`);
   if (status.label) body.push(`<p class="label">${esc(status.label)}</p>\n`);
   body.push('</header>\n');
+  if (status.state === 'rejected') {
+    // a request that came as a queue message and was refused: the reason is all there is
+    body.push(`<h2>Rejected request</h2>\n<p class="empty">${esc(status.error ?? 'no reason recorded')}</p>\n`);
+    return htmlDocument(title, '', body.join(''));
+  }
   body.push('<section class="progress">\n' + progress(status) + facts(status) + '</section>\n');
   body.push(failuresTable(status));
   body.push(retryingTable(status));
@@ -330,6 +336,7 @@ export function renderJobPage(status: JobStatus, options: JobPageOptions = {}): 
 
 function listState(job: JobListEntry): string {
   if (job.state === 'running') return '<span class="badge running">running</span>';
+  if (job.state === 'rejected') return '<span class="badge error">rejected</span>';
   const failed = job.summary?.shardsFailed ?? 0;
   if (failed === 0) return '<span class="badge finished">finished</span>';
   return `<span class="badge ${job.summary?.shardsDone === 0 ? 'error' : 'warn'}">finished, ${formatInt(failed)} failed</span>`;
