@@ -23,6 +23,7 @@ function runningStatus(overrides: Partial<JobStatus> = {}): JobStatus {
     options: { profile: 'r22' },
     dataset: { preview: ['gs://atlas-open/mc20/', 'https://example.org/a.root'], entries: 5, files: 120, bytes: 250e9 },
     shards: { total: 1000, done: 400, failed: 12, pending: 558, running: 30 },
+    published: true,
     events: 48_213_377,
     bytesRead: 98.7e9,
     createdAt: '2026-11-25T02:39:36.000Z',
@@ -257,4 +258,9 @@ test('a rejected request (sent as a queue message) shows its reason, escaped, an
   assert.ok(!html.includes('class="bar"'));
   const list = renderJobList([{ jobId: 'msg-1', state: 'rejected', analysis: '', shards: 0, createdAt: '2026-11-25T03:00:00.000Z', finishedAt: '2026-11-25T03:00:00.000Z' }]);
   assert.match(list, /badge error">rejected/);
+});
+
+test('a running job whose shards are not all published says how to finish publishing', () => {
+  assert.match(renderJobPage(runningStatus({ published: false })), /repeat the job request with this <code>jobId<\/code>/);
+  assert.doesNotMatch(renderJobPage(runningStatus()), /repeat the job request/);
 });

@@ -51,7 +51,7 @@ function wantsHtml(req: HttpRequest): boolean {
 function errorReply(e: unknown, log: (line: string) => void): HttpResponse {
   if (e instanceof RequestError) return json(e.status, e.toJSON());
   log(`http: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  return json(500, { error: 'internal error; the job state was not changed by this request', status: 500 });
+  return json(500, { error: `internal error: ${e instanceof Error ? e.message : String(e)}`, status: 500 });
 }
 
 function methodNotAllowed(allow: string): HttpResponse {

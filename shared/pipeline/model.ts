@@ -176,6 +176,8 @@ export interface JobStatus {
   options: Record<string, unknown>;
   dataset: { preview: string[]; entries: number; files: number; bytes: number };
   shards: { total: number; done: number; failed: number; pending: number; running: number };
+  /** false while the orchestrator publishes, or if publishing failed part way (repeat the request with this jobId). */
+  published: boolean;
   events: number;
   bytesRead: number;
   createdAt: string;

@@ -12,7 +12,7 @@ import type { PipelineConfig } from './config';
 import type { JobRecord, ShardTask } from './model';
 import { expandDataset, mapLimit, planShards, type PlannedShard } from './plan';
 import type { Delivery, Doc, DocumentStore, ObjectStore, Publisher } from './ports';
-import { jobIdForMessage, parseJobRequest, requestFingerprint, RequestError } from './request';
+import { jobIdForMessage, newJobId, parseJobRequest, requestFingerprint, RequestError } from './request';
 import { JobStore } from './state';
 
 export interface OrchestratorDeps {
@@ -46,7 +46,7 @@ export function jobLinks(config: PipelineConfig, jobId: string): { self: string;
 /** Validates, plans, records and publishes a job. Throws RequestError for anything the caller must fix. */
 export async function submitJob(body: unknown, deps: OrchestratorDeps, defaultJobId?: () => string): Promise<SubmittedJob> {
   const now = deps.now ?? Date.now;
-  const spec = parseJobRequest(body, deps.config, defaultJobId);
+  const spec = parseJobRequest(body, deps.config, defaultJobId ?? (() => newJobId(new Date(now()))));
   const fingerprint = requestFingerprint(spec);
   const jobs = new JobStore(deps.store, deps.config);
 
@@ -74,8 +74,7 @@ export async function submitJob(body: unknown, deps: OrchestratorDeps, defaultJo
     // a concurrent identical request won the create: continue as its retry
     return resume((await jobs.getJob(spec.jobId))!, fingerprint, jobs, deps, now);
   }
-  await publishPlan(record, plan, deps);
-  await jobs.markPublished(record.jobId, now());
+  await publishOrExplain(record, plan, jobs, deps, now);
   (deps.log ?? console.log)(`orchestrator: job ${record.jobId}: ${record.files} files, ${plan.length} shards, ${record.bytes} bytes published`);
   return { jobId: record.jobId, created: true, files: record.files, shards: plan.length, bytes: record.bytes, duplicates: dataset.duplicates, links: jobLinks(deps.config, record.jobId) };
 }
@@ -84,11 +83,23 @@ async function resume(job: JobRecord, fingerprint: string, jobs: JobStore, deps:
   if (job.fingerprint !== fingerprint) {
     throw new RequestError(409, `job id ${job.jobId} is already used by a different request: choose another jobId, or leave it out to get a new one`, 'jobId');
   }
-  if (job.publishedAt === undefined && job.state === 'running') {
-    await publishPlan(job, await jobs.readPlan(job.jobId, job.shards), deps);
-    await jobs.markPublished(job.jobId, now());
-  }
+  if (job.publishedAt === undefined && job.state === 'running') await publishOrExplain(job, await jobs.readPlan(job), jobs, deps, now);
   return { jobId: job.jobId, created: false, files: job.files, shards: job.shards, bytes: job.bytes, duplicates: 0, links: jobLinks(deps.config, job.jobId) };
+}
+
+/**
+ * Publishes the plan and marks the job published. If the queue fails part way
+ * the job exists with some shards published: the caller is told the job id,
+ * so repeating the request with it publishes the rest (a retry, 503).
+ */
+async function publishOrExplain(job: Pick<JobRecord, 'jobId' | 'analysis' | 'options'>, plan: readonly PlannedShard[], jobs: JobStore, deps: OrchestratorDeps, now: () => number): Promise<void> {
+  try {
+    await publishPlan(job, plan, deps);
+    await jobs.markPublished(job.jobId, now());
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new RequestError(503, `job ${job.jobId} is recorded but publishing its shards failed (${why}); repeat the request with "jobId": "${job.jobId}" to finish publishing`, 'jobId');
+  }
 }
 
 async function publishPlan(job: Pick<JobRecord, 'jobId' | 'analysis' | 'options'>, plan: readonly PlannedShard[], deps: OrchestratorDeps): Promise<void> {

@@ -7,6 +7,8 @@
 // range (partEntryRange), the same way every time, so the parts of a file
 // cover each entry exactly once whatever worker runs them.
 
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RootError } from '../root/errors';
 import type { PipelineConfig } from './config';
 import { RequestError } from './request';
@@ -44,45 +46,71 @@ export function classifyEntry(entry: string): 'index' | 'object' | 'prefix' {
 }
 
 /**
+ * One spelling per object, so the same file named two ways is read once:
+ * local paths and file:// URLs become absolute paths; a relative entry of an
+ * index file is resolved against the index file's own location.
+ */
+export function normalizeEntry(entry: string, indexFile?: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(entry)?.[1]?.toLowerCase();
+  const slash = entry.endsWith('/') ? '/' : '';
+  if (scheme && scheme.length > 1) {
+    if (scheme !== 'file') return entry;
+    try {
+      return fileURLToPath(entry) + slash;
+    } catch {
+      return entry; // a malformed file: URL fails with its own message when read
+    }
+  }
+  if (indexFile && /^(gs|https?):\/\//i.test(indexFile)) return new URL(entry, indexFile).href;
+  const base = indexFile ? path.dirname(indexFile) : process.cwd();
+  const resolved = path.resolve(base, entry);
+  return slash && !resolved.endsWith('/') ? resolved + '/' : resolved;
+}
+
+/**
  * Lists and stats the dataset. Errors become RequestErrors that name the
  * entry: not found or unlistable → 4xx, transient trouble → 503 (retry).
  */
 export async function expandDataset(entries: readonly string[], objects: ObjectStore, config: PipelineConfig): Promise<ExpandedDataset> {
   const limit = config.maxShards;
+  const seen = new Set<string>();
   const explicit: { url: string; from: string }[] = [];
   const listed: ObjectInfo[] = [];
-  for (const entry of entries) {
+  let duplicates = 0;
+  const add = (url: string): boolean => {
+    if (seen.has(url)) {
+      duplicates++;
+      return false;
+    }
+    seen.add(url);
+    if (seen.size > limit) throw tooMany(seen.size, limit);
+    return true;
+  };
+  for (const given of entries) {
+    const entry = normalizeEntry(given);
     const kind = classifyEntry(entry);
     if (kind === 'index') {
-      const text = await describe(entry, () => objects.readText(entry, config.maxIndexBytes));
-      const urls = text
+      const text = await describe(given, () => objects.readText(entry, config.maxIndexBytes));
+      const lines = text
         .split(/\r?\n/)
         .map((l) => l.trim())
         .filter((l) => l !== '' && !l.startsWith('#'));
-      if (urls.length === 0) throw new RequestError(400, `index file ${entry} lists no URLs (one per line expected)`, 'dataset');
-      for (const url of urls) {
-        if (classifyEntry(url) === 'index') throw new RequestError(400, `index file ${entry} names another index file (${url}); list ROOT files only`, 'dataset');
-        explicit.push({ url, from: `${url} (listed in ${entry})` });
+      if (lines.length === 0) throw new RequestError(400, `index file ${given} lists no URLs (one per line expected)`, 'dataset');
+      for (const line of lines) {
+        const url = normalizeEntry(line, entry);
+        if (classifyEntry(url) === 'index') throw new RequestError(400, `index file ${given} names another index file (${line}); list ROOT files only`, 'dataset');
+        if (add(url)) explicit.push({ url, from: `${line} (listed in ${given})` });
       }
     } else if (kind === 'object') {
-      explicit.push({ url: entry, from: entry });
+      if (add(entry)) explicit.push({ url: entry, from: given });
     } else {
-      const found = await describe(entry, () => objects.list(entry, limit + 1));
-      if (found.length === 0) throw new RequestError(400, `no ROOT files (*.root, *.root.N) under ${entry}`, 'dataset');
-      listed.push(...found);
+      const found = await describe(given, () => objects.list(entry, limit + 1));
+      if (found.length === 0) throw new RequestError(400, `no ROOT files (*.root, *.root.N) under ${given}`, 'dataset');
+      for (const o of found) if (add(o.url)) listed.push(o);
     }
-    if (explicit.length + listed.length > limit) throw tooMany(explicit.length + listed.length, limit);
   }
-
   const statted = await mapLimit(explicit, config.statConcurrency, (e) => describe(e.from, () => objects.stat(e.url)));
-  const seen = new Set<string>();
-  const out: ObjectInfo[] = [];
-  for (const o of [...listed, ...statted]) {
-    if (seen.has(o.url)) continue;
-    seen.add(o.url);
-    out.push(o);
-  }
-  return { objects: out, duplicates: listed.length + statted.length - out.length };
+  return { objects: [...listed, ...statted], duplicates };
 }
 
 /** One shard per `shardBytes` of each file (at least one per file; one when the size is unknown). */
@@ -127,14 +155,12 @@ export function partEntryRange(clusters: readonly { entryStart: number; entrySto
     if (owner === part) {
       if (start < 0) start = c.entryStart;
       stop = c.entryStop;
-    } else if (owner > part) break;
+    } else if (owner > part) {
+      // an empty part sits where the next part begins, so every part ends where the next starts
+      return start < 0 ? { entryStart: c.entryStart, entryStop: c.entryStart } : { entryStart: start, entryStop: stop };
+    }
   }
-  if (start < 0) {
-    // empty part: place it where it would be so the range is still ordered
-    const at = Math.min(entries, Math.ceil((part * entries) / parts));
-    return { entryStart: at, entryStop: at };
-  }
-  return { entryStart: start, entryStop: stop };
+  return start < 0 ? { entryStart: entries, entryStop: entries } : { entryStart: start, entryStop: stop };
 }
 
 function tooMany(n: number, limit: number, shards = false): RequestError {

@@ -170,7 +170,14 @@ export async function handleDeadLetter(delivery: Delivery, deps: ReducerDeps): P
     if (!created) log(`dead letters: shard ${task.shard} of job ${task.jobId} had already reported`);
     await deps.publisher.publish(deps.config.topics.shardDone, shardDoneMessage(task.jobId, task.shard));
   } else if (kind === 'shard-done') {
-    const { jobId } = parseShardDone(delivery.data);
+    let jobId: string;
+    try {
+      jobId = parseShardDone(delivery.data).jobId;
+    } catch (e) {
+      if (!(e instanceof MessageFormatError)) throw e;
+      log(`dead letters: dropping malformed shard-done message ${delivery.messageId}: ${e.message}`);
+      return;
+    }
     const outcome = await reduceJob(jobId, `dead-letter-${delivery.messageId}`, deps, true);
     log(`dead letters: reducer message for job ${jobId} retried after ${attempts} attempts: ${outcome}`);
   } else {

@@ -10,7 +10,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { AnalysisConfigError } from '../analysis/analysis';
-import { createAnalysis } from '../analysis/registry';
+import { analysisNames, createAnalysis } from '../analysis/registry';
 import type { PipelineConfig } from './config';
 import type { JobSpec } from './model';
 
@@ -75,10 +75,11 @@ export function parseJobRequest(body: unknown, config: PipelineConfig, defaultJo
   const analysis = req.analysis === undefined ? 'reference' : req.analysis;
   const options = req.options === undefined ? {} : req.options;
   if (typeof analysis !== 'string') throw new RequestError(400, 'analysis must be a string naming an analysis, e.g. "reference"', 'analysis');
+  if (!analysisNames().includes(analysis)) throw new RequestError(400, `unknown analysis ${JSON.stringify(analysis)} (known: ${analysisNames().join(', ')})`, 'analysis');
   try {
     createAnalysis(analysis, options);
   } catch (e) {
-    if (e instanceof AnalysisConfigError) throw new RequestError(400, e.message, e.message.includes('option') || e.message.includes('profile') ? 'options' : 'analysis');
+    if (e instanceof AnalysisConfigError) throw new RequestError(400, e.message, 'options');
     throw e;
   }
 

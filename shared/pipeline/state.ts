@@ -4,7 +4,9 @@
 //
 //   {jobs}/{job}                    JobRecord. Created once by the orchestrator,
 //                                   after its plan is stored; finished by the reducer.
-//   {jobs}/{job}/plan/{k}           the planned shards, 500 per document
+//   {jobs}/{job}/plans/{fp}/pages/{k}  the planned shards, 500 per document, under
+//                                   the request's fingerprint: a rival request
+//                                   for the same id cannot overwrite them
 //   {jobs}/{job}/attempts/{shard}   deliveries of the shard: an increment per
 //                                   delivery, the last transient error
 //   {jobs}/{job}/shards/{shard}     ShardRecord, create()d once: the first
@@ -13,6 +15,8 @@
 //   {jobs}/{job}/control/claim      create()d by the reducer that starts the
 //                                   merge, so its rivals stand back
 //   {jobs}/{job}/control/final      FinalRecord, create()d once: the job's result
+//   {jobs}-rejected/{job}           why a request sent as a queue message was
+//                                   refused (kept apart, so the id stays free)
 //
 // Progress is counted (count/sum aggregation over shards/), never incremented.
 
@@ -73,14 +77,22 @@ export class JobStore {
     const writes: Promise<void>[] = [];
     for (let k = 0; k * PLAN_CHUNK < plan.length; k++) {
       const shards = plan.slice(k * PLAN_CHUNK, (k + 1) * PLAN_CHUNK).map((s) => ({ ...s }) as unknown as Doc);
-      writes.push(this.store.merge(`${this.jobPath(record.jobId)}/plan/${shardId(k)}`, { k, shards }));
+      // same fingerprint = same request = same plan, so rewriting a page is harmless
+      writes.push(this.store.merge(`${this.planPages(record.jobId, record.fingerprint)}/${shardId(k)}`, { k, shards }));
     }
     await Promise.all(writes);
     return this.store.create(this.jobPath(record.jobId), record as unknown as Doc);
   }
 
-  async readPlan(jobId: string, shards: number): Promise<PlannedShard[]> {
-    const docs = await this.store.query(`${this.jobPath(jobId)}/plan`, { orderBy: { field: 'k' } });
+  private planPages(jobId: string, fingerprint: string): string {
+    return `${this.jobPath(jobId)}/plans/${fingerprint}/pages`;
+  }
+
+  /** The plan the job was created with (the pages under its own fingerprint). */
+  async readPlan(job: Pick<JobRecord, 'jobId' | 'shards' | 'fingerprint'>): Promise<PlannedShard[]> {
+    const { jobId, shards } = job;
+    if (!job.fingerprint) throw new Error(`job ${jobId} has no request fingerprint, so its plan cannot be found`);
+    const docs = await this.store.query(this.planPages(jobId, job.fingerprint), { orderBy: { field: 'k' } });
     const plan = docs.flatMap((d) => d.data.shards as unknown as PlannedShard[]);
     if (plan.length !== shards) throw new Error(`job ${jobId}: stored plan has ${plan.length} shards, the job record says ${shards}`);
     return plan;
@@ -180,13 +192,30 @@ export class JobStore {
     return this.store.merge(this.jobPath(jobId), { state: 'finished', finishedAt: final.finishedAt, summary: summary as unknown as Doc });
   }
 
-  /** A job request that came as a message and was refused: recorded so the sender can see why. */
-  recordRejected(jobId: string, error: string, at: number): Promise<boolean> {
-    return this.store.create(this.jobPath(jobId), { jobId, state: 'rejected', error, createdAt: at, finishedAt: at, analysis: '', options: {}, datasetPreview: [], datasetEntries: 0, files: 0, shards: 0, bytes: 0, shardBytes: 0 });
+  private rejectedPath(jobId: string): string {
+    return `${this.config.jobsCollection}-rejected/${jobId}`;
   }
 
+  /**
+   * A job request that came as a message and was refused: recorded so the
+   * sender can see why (the last refusal for an id wins). It lives apart
+   * from the jobs, so the id can still be used by a corrected request.
+   */
+  recordRejected(jobId: string, error: string, at: number): Promise<void> {
+    return this.store.merge(this.rejectedPath(jobId), { jobId, state: 'rejected', error, createdAt: at, finishedAt: at, analysis: '', options: {}, datasetPreview: [], datasetEntries: 0, files: 0, shards: 0, bytes: 0, shardBytes: 0 });
+  }
+
+  async getRejected(jobId: string): Promise<JobRecord | undefined> {
+    return (await this.store.get(this.rejectedPath(jobId))) as JobRecord | undefined;
+  }
+
+  /** Jobs and rejected requests, newest first. */
   async recentJobs(limit: number): Promise<JobRecord[]> {
-    const docs: StoredDoc[] = await this.store.query(this.config.jobsCollection, { orderBy: { field: 'createdAt', direction: 'desc' }, limit });
-    return docs.map((d) => d.data as unknown as JobRecord);
+    const newest = { orderBy: { field: 'createdAt', direction: 'desc' as const }, limit };
+    const [jobs, rejected]: StoredDoc[][] = await Promise.all([this.store.query(this.config.jobsCollection, newest), this.store.query(`${this.config.jobsCollection}-rejected`, newest)]);
+    return [...jobs, ...rejected]
+      .map((d) => d.data as unknown as JobRecord)
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .slice(0, limit);
   }
 }

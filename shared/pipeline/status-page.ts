@@ -324,6 +324,9 @@ export function renderJobPage(status: JobStatus, options: JobPageOptions = {}): 
     body.push(`<h2>Rejected request</h2>\n<p class="empty">${esc(status.error ?? 'no reason recorded')}</p>\n`);
     return htmlDocument(title, '', body.join(''));
   }
+  if (running && !status.published) {
+    body.push('<p class="empty">The shards are still being published — or publishing failed part way: repeat the job request with this <code>jobId</code> to finish it.</p>\n');
+  }
   body.push('<section class="progress">\n' + progress(status) + facts(status) + '</section>\n');
   body.push(failuresTable(status));
   body.push(retryingTable(status));

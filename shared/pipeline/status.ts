@@ -23,7 +23,7 @@ const LISTED_RETRIES = 50;
 export async function jobStatus(jobId: string, deps: StatusDeps): Promise<JobStatus | undefined> {
   const now = (deps.now ?? Date.now)();
   const jobs = new JobStore(deps.store, deps.config);
-  const job = await jobs.getJob(jobId);
+  const job = (await jobs.getJob(jobId)) ?? (await jobs.getRejected(jobId));
   if (!job) return undefined;
   const base = {
     jobId: job.jobId,
@@ -34,6 +34,7 @@ export async function jobStatus(jobId: string, deps: StatusDeps): Promise<JobSta
     options: job.options,
     dataset: { preview: job.datasetPreview, entries: job.datasetEntries, files: job.files, bytes: job.bytes },
     createdAt: new Date(job.createdAt).toISOString(),
+    published: job.publishedAt !== undefined,
     links: jobLinks(deps.config, job.jobId),
   };
 

@@ -130,8 +130,9 @@ export async function runShard(task: ShardTask, deps: Pick<WorkerDeps, 'objects'
     const run = await analyseOpenFile(file, analysis, {
       entryStart,
       entryStop,
-      onChunk: () => {
-        if (now() > deadline) {
+      onChunk: ({ eventsDone, eventsTotal }) => {
+        // checked before the next chunk: a shard that has just finished is not failed
+        if (eventsDone < eventsTotal && now() > deadline) {
           throw new PermanentShardError('DEADLINE', `shard still running after ${Math.round(deps.config.shardDeadlineMs / 1000)} s (part ${task.part + 1} of ${task.parts}, entries ${entryStart}-${entryStop}): submit the job with a smaller shardMB`);
         }
       },

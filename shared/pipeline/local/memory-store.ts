@@ -522,6 +522,8 @@ export class MemoryDocumentStore implements DocumentStore {
     parseCollectionPath(collection);
     const { filters, sums: sumPaths } = compileAggregate(collection, where, sumFields);
     this.stats.aggregates++;
+    // a plain count is the collection's size: the reducer asks it once per shard-done message
+    if (filters.length === 0 && sumPaths.length === 0) return { count: this.collections.get(collection)?.size ?? 0, sums: {} };
     let count = 0;
     const totals = sumPaths.map(() => 0);
     for (const doc of this.collections.get(collection)?.values() ?? []) {
