@@ -161,15 +161,7 @@ describe('orchestratorHttp refuses bad requests without writing or publishing', 
   });
 
   test('storage trouble that a retry may fix (SOURCE_UNAVAILABLE) → 503 "try again", nothing written', async () => {
-    const local = createLocalObjectStore();
-    const objects: ObjectStore = {
-      list: (p, n) => local.list(p, n),
-      readText: (u, n) => local.readText(u, n),
-      open: (u, i) => local.open(u, i),
-      stat: async (url) => {
-        throw new RootError('SOURCE_UNAVAILABLE', 'HTTP 503', { file: url });
-      },
-    };
+    const objects = statFailsWith('SOURCE_UNAVAILABLE', 'HTTP 503');
     await assertRefused(harness({}, objects), { dataset: ['https://h.example/f.root'] }, 503, 'dataset', /could not reach the storage of https:\/\/h\.example\/f\.root .*try again/, 'unavailable storage');
   });
 
@@ -482,17 +474,22 @@ describe('handleJobDelivery (job requests from the jobs topic)', () => {
   });
 
   test('transient trouble (503) is thrown for a redelivery and records nothing', async () => {
-    const local = createLocalObjectStore();
-    const objects: ObjectStore = {
-      list: (p, n) => local.list(p, n),
-      readText: (u, n) => local.readText(u, n),
-      open: (u, i) => local.open(u, i),
-      stat: async (url) => {
-        throw new RootError('SOURCE_TIMEOUT', 'deadline', { file: url });
-      },
-    };
+    const objects = statFailsWith('SOURCE_TIMEOUT', 'deadline');
     const h = harness({}, objects);
     await assert.rejects(handleJobDelivery({ messageId: '6', data: { dataset: ['https://h.example/f.root'] }, attributes: {} }, h.deps), (e: unknown) => (e as { status?: number }).status === 503);
     assertNothingWritten(h, '503 from the queue');
   });
 });
+
+/** The local object store, except that every stat() fails with this (transient) storage error. */
+function statFailsWith(code: 'SOURCE_UNAVAILABLE' | 'SOURCE_TIMEOUT', detail: string): ObjectStore {
+  const local = createLocalObjectStore();
+  return {
+    list: (p, n) => local.list(p, n),
+    readText: (u, n) => local.readText(u, n),
+    open: (u, i) => local.open(u, i),
+    stat: async (url) => {
+      throw new RootError(code, detail, { file: url });
+    },
+  };
+}

@@ -9,6 +9,7 @@ import type { JobStatus } from '../model';
 import { handleJobDelivery, submitJob, type OrchestratorDeps } from '../orchestrator';
 import { handleDeadLetter, handleShardDoneDelivery } from '../reducer';
 import { jobStatus } from '../status';
+import { seededRandom } from './chaos';
 import { LocalQueue } from './queue';
 import { MemoryDocumentStore } from './memory-store';
 import { createLocalObjectStore } from './object-store';
@@ -72,7 +73,7 @@ export class LocalPipeline {
     // every shard enough attempts that none runs out (the point is exactness).
     const attempts = chaos ? { maxShardAttempts: 40 } : {};
     this.config = resolveConfig({ ...attempts, ...options.config });
-    this.queue = new LocalQueue(chaos ? { duplicateRate: chaos.duplicateRate, random: mulberry32(chaos.seed) } : {});
+    this.queue = new LocalQueue(chaos ? { duplicateRate: chaos.duplicateRate, random: seededRandom(chaos.seed) } : {});
     const objects = createLocalObjectStore();
     this.deps = { store: this.store, publisher: this.queue, objects, config: this.config, log };
     const workers = options.workers ?? os.availableParallelism();
@@ -140,16 +141,4 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRun
   } finally {
     await pipeline.close();
   }
-}
-
-/** Small seeded PRNG, so a chaos run can be repeated. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
