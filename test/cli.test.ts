@@ -153,3 +153,21 @@ test('plot turns a run --json result into SVG files; a malformed result exits 1 
   assert.match(bad.stderr, /^physlite: .*result\.json: histograms\.pt_jets_passOR\.counts/);
   assert.equal(bad.stderr.trim().split('\n').length, 1);
 });
+
+test('job --local runs the pipeline from the bundle (worker threads run the bundle too); bad requests exit 2', async () => {
+  const r21 = await samplePath('DAOD_PHYSLITE_21.2.108.0.art.pool.root');
+  const r22 = await samplePath('PHYSLITE_example.root');
+  const [single, job] = await Promise.all([physlite('run', r21, r22, '--json'), physlite('job', '--local', r21, r22, '--shard-mb', '0.5', '--workers', '2', '--json')]);
+  assert.equal(job.code, 0, job.stderr);
+  const status = JSON.parse(job.stdout) as { state: string; shards: { total: number; done: number }; result: unknown };
+  assert.equal(status.state, 'finished');
+  assert.deepEqual([status.shards.total, status.shards.done], [8, 8]);
+  assert.deepEqual(status.result, JSON.parse(single.stdout));
+
+  const noLocal = await physlite('job', r21);
+  assert.equal(noLocal.code, 2);
+  assert.match(noLocal.stderr, /job needs --local/);
+  const missing = await physlite('job', '--local', '/nonexistent/file.root');
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /refused \(400\): dataset entry \/nonexistent\/file\.root was not found/);
+});
