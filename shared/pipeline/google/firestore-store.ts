@@ -37,7 +37,7 @@
 
 import type { AggregateField, DocumentData, Firestore, Query, Settings } from '@google-cloud/firestore';
 import type { Aggregate, Doc, DocumentStore, Filter, QueryOptions, StoredDoc } from '../ports';
-import { compileAggregate, compileQuery, parseCollectionPath, parseDocumentPath, prepareDocument, type PlainDoc, type PlainValue, type PreparedWrite } from '../local/memory-store';
+import { compileAggregate, compileQuery, parseCollectionPath, parseDocumentPath, prepareDocument, type PlainDoc, type PlainValue, type PreparedWrite } from '../document-rules';
 
 type FirestoreModule = typeof import('@google-cloud/firestore');
 
