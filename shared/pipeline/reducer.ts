@@ -16,6 +16,7 @@ import { MessageFormatError, parseShardDone, parseShardTask, shardDoneMessage } 
 import type { FinalRecord, JobRecord, ShardFailure, ShardRecord } from './model';
 import type { Delivery, DocumentStore, Publisher } from './ports';
 import { JobStore } from './state';
+import { plannedBytes } from './worker';
 
 export interface ReducerDeps {
   store: DocumentStore;
@@ -155,7 +156,7 @@ export async function handleDeadLetter(delivery: Delivery, deps: ReducerDeps): P
       state: 'failed',
       profile: '',
       error: { code: 'DEAD_LETTER', message: `the queue gave up after ${attempts} delivery attempts; ${last}` },
-      planBytes: task.size === undefined ? 0 : Math.round(task.size / task.parts),
+      planBytes: plannedBytes(task),
       events: 0,
       entryStart: 0,
       entryStop: 0,

@@ -77,7 +77,7 @@ export async function handleShardDelivery(delivery: Delivery, deps: WorkerDeps):
   const t0 = now();
   const attempt = await jobs.beginAttempt(task.jobId, task.shard, deps.workerId, t0);
   const base = { index: task.shard, url: task.url, part: task.part, parts: task.parts, attempt: attempt.attempts, worker: deps.workerId };
-  const planBytes = task.size === undefined ? 0 : Math.round(task.size / task.parts);
+  const planBytes = plannedBytes(task);
 
   let record: ShardRecord;
   if (attempt.attempts > deps.config.maxShardAttempts) {
@@ -140,7 +140,7 @@ export async function runShard(task: ShardTask, deps: Pick<WorkerDeps, 'objects'
     const result = JSON.stringify(run.result);
     if (result.length > MAX_RESULT_CHARS) throw new PermanentShardError('RESULT_TOO_LARGE', `the analysis result is ${result.length} characters of JSON, more than the ${MAX_RESULT_CHARS} a shard record holds`);
     const stats: ShardStats = {
-      planBytes: task.size === undefined ? run.bytesRead : Math.round(task.size / task.parts),
+      planBytes: plannedBytes(task),
       events: entryStop - entryStart,
       entryStart,
       entryStop,
@@ -155,6 +155,11 @@ export async function runShard(task: ShardTask, deps: Pick<WorkerDeps, 'objects'
   } finally {
     await file.close();
   }
+}
+
+/** The shard's share of its file's bytes; an unknown size counts 0, as in the job's total, so progress by bytes stays comparable. */
+export function plannedBytes(task: Pick<ShardTask, 'size' | 'parts'>): number {
+  return task.size === undefined ? 0 : Math.round(task.size / task.parts);
 }
 
 function emptyStats(planBytes: number): ShardStats {
