@@ -20,7 +20,8 @@
 import type { GetFilesOptions, Storage, StorageOptions } from '@google-cloud/storage';
 import { RootError, type RootErrorCode } from '../../root/errors';
 import { DEFAULT_TIMEOUT_MS, GcsSource, parseGsUrl, resolveRetryPolicy, type ByteSource, type GcsSourceOptions } from '../../root/source/index';
-import { checkCount, codeForStatus, describeError, scrubMessage, systemErrorCode, withRetries, type RetryPolicy } from '../../root/source/util';
+import { classifyClientFailure, summarizeApiMessage } from '../../root/source/gcs';
+import { checkCount, codeForStatus, describeError, scrubMessage, withRetries, type RetryPolicy } from '../../root/source/util';
 import { isRootObjectName } from '../object-names';
 import type { ObjectInfo, ObjectStore } from '../ports';
 
@@ -195,9 +196,7 @@ function mapGcsError(e: unknown, kind: 'list' | 'get', url: string, bucket: stri
   if (e instanceof RootError) return e;
   const ctx = { file: url };
   const code = (e as { code?: unknown })?.code;
-  const type = (e as { type?: unknown })?.type;
-  const text = scrubMessage(describeError(e).replace(/\s+/g, ' ').slice(0, 300));
-  const server = apiMessage(e);
+  const server = summarizeApiMessage(e);
   const make = (c: RootErrorCode, detail: string) => new RootError(c, scrubMessage(detail), ctx, { cause: e });
   const permission = kind === 'list' ? 'storage.objects.list' : 'storage.objects.get';
   if (typeof code === 'number') {
@@ -211,25 +210,6 @@ function mapGcsError(e: unknown, kind: 'list' | 'get', url: string, bucket: stri
     if (code === 401) return make('SOURCE_FORBIDDEN', `not authenticated to Cloud Storage (HTTP 401: ${server}); check the credentials`);
     if (code >= 300) return make(codeForStatus(code), `HTTP ${code} for the ${kind === 'list' ? 'listing' : 'metadata'} request: ${server}`);
   }
-  const what = kind === 'list' ? 'listing request' : 'metadata request';
-  if (type === 'request-timeout' || type === 'body-timeout') return make('SOURCE_TIMEOUT', `${what} timed out in the client: ${text}`);
-  const sys = systemErrorCode(e);
-  if (sys === 'ETIMEDOUT' || sys === 'ESOCKETTIMEDOUT') return make('SOURCE_TIMEOUT', `${what} failed: ${text}`);
-  if (sys) return make('SOURCE_UNAVAILABLE', `${what} failed: ${text}`);
-  if (/credentials|access token|invalid_grant|unauthorized_client|invalid_client/i.test(text)) {
-    return make('SOURCE_FORBIDDEN', `no usable Google credentials (${what}): ${text}`);
-  }
-  return make('SOURCE_UNAVAILABLE', `${what} failed: ${text}`);
-}
-
-/** The server's message of a JSON API error, shortened. */
-function apiMessage(e: unknown): string {
-  const raw = e instanceof Error ? e.message : String(e);
-  try {
-    const parsed = JSON.parse(raw) as { error?: { message?: string } };
-    if (parsed?.error?.message) return parsed.error.message.slice(0, 200);
-  } catch {
-    // not JSON
-  }
-  return raw.replace(/\s+/g, ' ').slice(0, 200);
+  const failure = classifyClientFailure(e, kind === 'list' ? 'listing request' : 'metadata request');
+  return make(failure.code, failure.detail);
 }

@@ -179,17 +179,9 @@ export class GcsSource extends HttpRangeSource {
   private mapError(e: unknown, what: string, ctx: ErrorContext): RootError {
     if (e instanceof RootError) return e;
     const code = (e as { code?: unknown })?.code;
-    const type = (e as { type?: unknown })?.type;
-    const text = describeError(e).slice(0, 300);
     if (typeof code === 'number' && code >= 300) return this.gcsError(codeForStatus(code), `HTTP ${code} for ${what}: ${summarizeApiMessage(e)}`, ctx, e);
-    if (type === 'request-timeout' || type === 'body-timeout') return this.gcsError('SOURCE_TIMEOUT', `${what} timed out in the client: ${text}`, ctx, e);
-    const sys = systemErrorCode(e);
-    if (sys === 'ETIMEDOUT' || sys === 'ESOCKETTIMEDOUT') return this.gcsError('SOURCE_TIMEOUT', `${what} failed: ${text}`, ctx, e);
-    if (sys) return this.gcsError('SOURCE_UNAVAILABLE', `${what} failed: ${text}`, ctx, e);
-    if (/credentials|access token|invalid_grant|unauthorized_client|invalid_client/i.test(text)) {
-      return this.gcsError('SOURCE_FORBIDDEN', `no usable Google credentials (${what}): ${text}`, ctx, e);
-    }
-    return this.gcsError('SOURCE_UNAVAILABLE', `${what} failed: ${text}`, ctx, e);
+    const failure = classifyClientFailure(e, what);
+    return this.gcsError(failure.code, failure.detail, ctx, e);
   }
 
   private gcsError(code: RootErrorCode, detail: string, ctx: ErrorContext = {}, cause?: unknown, transient?: boolean): RootError {
@@ -200,8 +192,8 @@ export class GcsSource extends HttpRangeSource {
   }
 }
 
-/** The `message` of a JSON API error body, or the error's own message, shortened. */
-function summarizeApiMessage(e: unknown): string {
+/** The `message` of a JSON API error body, or the error's own message, on one line and shortened. */
+export function summarizeApiMessage(e: unknown): string {
   const raw = e instanceof Error ? e.message : String(e);
   try {
     const parsed = JSON.parse(raw) as { error?: { message?: string } };
@@ -209,5 +201,24 @@ function summarizeApiMessage(e: unknown): string {
   } catch {
     // not JSON
   }
-  return raw.slice(0, 200);
+  return raw.replace(/\s+/g, ' ').slice(0, 200);
+}
+
+/**
+ * A failure of a Cloud Storage client call that carries no HTTP status:
+ * client timeouts, network errors (transient), missing or refused
+ * credentials, anything else (transient). Shared by the byte source and the
+ * object store (shared/pipeline/google/gcs-objects.ts).
+ */
+export function classifyClientFailure(e: unknown, what: string): { code: RootErrorCode; detail: string } {
+  const type = (e as { type?: unknown })?.type;
+  const text = describeError(e).replace(/\s+/g, ' ').slice(0, 300);
+  if (type === 'request-timeout' || type === 'body-timeout') return { code: 'SOURCE_TIMEOUT', detail: `${what} timed out in the client: ${text}` };
+  const sys = systemErrorCode(e);
+  if (sys === 'ETIMEDOUT' || sys === 'ESOCKETTIMEDOUT') return { code: 'SOURCE_TIMEOUT', detail: `${what} failed: ${text}` };
+  if (sys) return { code: 'SOURCE_UNAVAILABLE', detail: `${what} failed: ${text}` };
+  if (/credentials|access token|invalid_grant|unauthorized_client|invalid_client/i.test(text)) {
+    return { code: 'SOURCE_FORBIDDEN', detail: `no usable Google credentials (${what}): ${text}` };
+  }
+  return { code: 'SOURCE_UNAVAILABLE', detail: `${what} failed: ${text}` };
 }
