@@ -1,11 +1,3 @@
 // A small deterministic PRNG (mulberry32) for tests, so a failing random case
-// can be replayed from its seed.
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// can be replayed from its seed: the same generator the chaos injection uses.
+export { seededRandom as prng } from '../../shared/pipeline/local/chaos';
