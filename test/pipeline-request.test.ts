@@ -13,7 +13,7 @@ import { MemoryDocumentStore } from '../shared/pipeline/local/memory-store';
 import { createLocalObjectStore } from '../shared/pipeline/local/object-store';
 import type { JobRecord, ShardTask } from '../shared/pipeline/model';
 import { handleJobDelivery, type OrchestratorDeps } from '../shared/pipeline/orchestrator';
-import type { ObjectStore } from '../shared/pipeline/ports';
+import type { ObjectStore, Publisher } from '../shared/pipeline/ports';
 import { jobStatus } from '../shared/pipeline/status';
 import { RootError } from '../shared/root/errors';
 import { samplePath } from '../scripts/lib/samples';
@@ -303,20 +303,15 @@ describe('orchestratorHttp accepts a valid request once', () => {
   test('a job record whose publication was interrupted is published on the retry (and only then)', async () => {
     const h = harness();
     const real = h.publisher;
-    let fail = true;
-    h.deps.publisher = {
-      publish: async (topic, data, attributes) => {
-        if (fail) throw new Error('pubsub unavailable');
-        return real.publish(topic, data, attributes);
-      },
-    };
+    const outage = publisherOutage(real);
+    h.deps.publisher = outage.publisher;
     const first = await post(h, { dataset: [r21, r22], jobId: 'half' });
     assert.equal(first.status, 503);
     assert.match(JSON.parse(first.body).error, /job half is recorded but publishing its shards failed .*repeat the request with "jobId": "half"/);
     const job = (await h.store.get('physlite-jobs/half')) as unknown as JobRecord;
     assert.equal(job.state, 'running');
     assert.equal(job.publishedAt, undefined);
-    fail = false;
+    outage.end();
     const retry = await post(h, { dataset: [r21, r22], jobId: 'half' });
     assert.equal(retry.status, 200, retry.body);
     assert.equal(real.messages.length, 2);
@@ -365,13 +360,8 @@ describe('concurrent requests for one jobId', () => {
       },
     };
     const real = h.publisher;
-    let publishFails = true;
-    h.deps.publisher = {
-      publish: async (topic, data, attributes) => {
-        if (publishFails) throw new Error('pubsub unavailable');
-        return real.publish(topic, data, attributes);
-      },
-    };
+    const outage = publisherOutage(real);
+    h.deps.publisher = outage.publisher;
 
     const requestB = post(h, { dataset: [r22], jobId: 'clash' });
     await atGate; // B has looked the job up (absent) and is listing its dataset
@@ -381,7 +371,7 @@ describe('concurrent requests for one jobId', () => {
     const b = await requestB;
     assert.equal(b.status, 409, b.body); // B is refused, correctly…
 
-    publishFails = false;
+    outage.end();
     const retry = await post(h, { dataset: [r21], jobId: 'clash' }); // A retried: resumes from the stored plan
     assert.equal(retry.status, 200, retry.body);
     const job = (await h.store.get('physlite-jobs/clash')) as unknown as JobRecord;
@@ -490,6 +480,22 @@ function statFailsWith(code: 'SOURCE_UNAVAILABLE' | 'SOURCE_TIMEOUT', detail: st
     open: (u, i) => local.open(u, i),
     stat: async (url) => {
       throw new RootError(code, detail, { file: url });
+    },
+  };
+}
+
+/** A publisher that fails ("pubsub unavailable") until end(), then publishes to `real`. */
+function publisherOutage(real: Publisher): { publisher: Publisher; end(): void } {
+  let down = true;
+  return {
+    publisher: {
+      publish: async (topic, data, attributes) => {
+        if (down) throw new Error('pubsub unavailable');
+        return real.publish(topic, data, attributes);
+      },
+    },
+    end: () => {
+      down = false;
     },
   };
 }
