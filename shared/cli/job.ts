@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CHAOS, runLocalJob } from '../pipeline/local/job';
 import type { JobStatus } from '../pipeline/model';
 import { RequestError } from '../pipeline/request';
+import { ProgressLine } from './progress-line';
 import { formatResult } from './run';
 import { UsageError } from './usage';
 
@@ -118,24 +119,21 @@ function waitForInterrupt(err: NodeJS.WritableStream, url: string): Promise<void
   return new Promise((resolve) => process.once('SIGINT', () => resolve()));
 }
 
-/** One line redrawn in place on a terminal. */
+/** The progress of a job: shards reported of the total, and what the status says. */
 class JobProgressBar {
-  private last = 0;
-  constructor(private readonly stream: NodeJS.WritableStream) {}
+  private readonly line: ProgressLine;
+  constructor(stream: NodeJS.WritableStream) {
+    this.line = new ProgressLine(stream);
+  }
 
   update(s: JobStatus): void {
-    const now = performance.now();
-    if (now - this.last < 100 && s.state === 'running') return;
-    this.last = now;
-    const width = 24;
     const { total, done, failed, running } = s.shards;
-    const filled = total > 0 ? Math.round(((done + failed) / total) * width) : width;
     const eta = s.etaSeconds !== undefined && s.state === 'running' ? ` · ETA ${Math.ceil(s.etaSeconds)} s` : '';
-    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done + failed}/${total} shards${failed ? ` (${failed} failed)` : ''} · ${running} running · ${s.events} events · ${(s.bytesRead / 1e6).toFixed(1)} MB${eta}`;
-    this.stream.write('\r\x1b[2K' + line);
+    const text = `${done + failed}/${total} shards${failed ? ` (${failed} failed)` : ''} · ${running} running · ${s.events} events · ${(s.bytesRead / 1e6).toFixed(1)} MB${eta}`;
+    this.line.draw(done + failed, total, text, s.state !== 'running');
   }
 
   clear(): void {
-    if (this.last) this.stream.write('\r\x1b[2K');
+    this.line.clear();
   }
 }

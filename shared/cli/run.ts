@@ -8,6 +8,7 @@ import { RootError } from '../root/index';
 import { referenceAnalysis, PROFILE_NAMES, type Profile } from '../analysis/reference/index';
 import { analyseFile } from '../analysis/runner';
 import { mergeInto, type AnalysisResult } from '../analysis/result';
+import { ProgressLine } from './progress-line';
 import { UsageError } from './usage';
 
 export const RUN_USAGE = `  physlite run FILE_OR_URL_OR_DIR… [--profile r21|r22] [--json] [--max-events N] [--keep-going]
@@ -129,26 +130,22 @@ export function formatResult(r: AnalysisResult, run?: { files: number; seconds: 
   return lines.join('\n') + '\n';
 }
 
-/** One line redrawn in place on a terminal. */
+/** The progress of `run`: the file being read and the totals so far. */
 class ProgressBar {
-  private last = 0;
+  private readonly line: ProgressLine;
   constructor(
-    private readonly stream: NodeJS.WritableStream,
+    stream: NodeJS.WritableStream,
     private readonly files: number,
-  ) {}
+  ) {
+    this.line = new ProgressLine(stream);
+  }
 
   update(k: number, file: string, done: number, total: number, events: number, bytes: number): void {
-    const now = performance.now();
-    if (now - this.last < 100 && done < total) return;
-    this.last = now;
-    const width = 24;
-    const filled = total > 0 ? Math.round((done / total) * width) : width;
     const name = path.basename(file);
-    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] file ${k + 1}/${this.files} ${name.length > 40 ? '…' + name.slice(-39) : name} · ${events} events · ${(bytes / 1e6).toFixed(1)} MB`;
-    this.stream.write('\r\x1b[2K' + line);
+    this.line.draw(done, total, `file ${k + 1}/${this.files} ${name.length > 40 ? '…' + name.slice(-39) : name} · ${events} events · ${(bytes / 1e6).toFixed(1)} MB`);
   }
 
   clear(): void {
-    if (this.last) this.stream.write('\r\x1b[2K');
+    this.line.clear();
   }
 }
