@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deliveryFromCloudEvent, DeliveryFormatError } from '../shared/pipeline/google/cloud-event';
-import { cloudObjectStore, configFromEnv } from '../shared/pipeline/google/env';
+import { cloudObjectStore, configFromEnv, readOptionsFromEnv } from '../shared/pipeline/google/env';
 import { DEFAULT_CONFIG } from '../shared/pipeline/config';
 import type { ObjectStore } from '../shared/pipeline/ports';
 import { RootError } from '../shared/root/errors';
@@ -62,6 +62,13 @@ test('configFromEnv: defaults, every override, and bad numbers refused with the 
   assert.deepEqual(c.topics, { jobs: 'j', shards: 's', shardDone: 'd', deadLetters: 'dl' });
   assert.throws(() => configFromEnv({ PHYSLITE_MAX_SHARDS: 'lots' }), /PHYSLITE_MAX_SHARDS must be a positive number, got "lots"/);
   assert.throws(() => configFromEnv({ PHYSLITE_SHARD_MB: '-1' }), /PHYSLITE_SHARD_MB/);
+});
+
+test('readOptionsFromEnv: storage deadline and retries, zero retries allowed, nonsense refused', () => {
+  assert.deepEqual(readOptionsFromEnv({}), {});
+  assert.deepEqual(readOptionsFromEnv({ PHYSLITE_READ_TIMEOUT_S: '2.5', PHYSLITE_READ_RETRIES: '0' }), { timeoutMs: 2500, retries: 0 });
+  assert.throws(() => readOptionsFromEnv({ PHYSLITE_READ_TIMEOUT_S: '0' }), /PHYSLITE_READ_TIMEOUT_S must be a positive number, got "0"/);
+  assert.throws(() => readOptionsFromEnv({ PHYSLITE_READ_RETRIES: '-1' }), /PHYSLITE_READ_RETRIES must be a non-negative number/);
 });
 
 test('the cloud object store refuses local paths and passes gs:// and https:// through', async () => {

@@ -5,6 +5,7 @@
 import { RootError } from '../../root/errors';
 import { resolveConfig, type PipelineConfig } from '../config';
 import { createLocalObjectStore } from '../local/object-store';
+import type { NetworkOptions } from '../../root/source/types';
 import type { DocumentStore, ObjectInfo, ObjectStore, Publisher } from '../ports';
 import { FirestoreDocumentStore } from './firestore-store';
 import { PubSubPublisher } from './pubsub-publisher';
@@ -22,16 +23,28 @@ export const ENV_VARS = {
   PHYSLITE_MAX_SHARDS: 'largest number of shards one job may have',
   PHYSLITE_SHARD_DEADLINE_S: 'seconds after which a shard fails with DEADLINE (below the function timeout)',
   PHYSLITE_MAX_SHARD_ATTEMPTS: 'deliveries of a shard before it is recorded as failed',
+  PHYSLITE_READ_TIMEOUT_S: 'deadline of one Cloud Storage / HTTP request of the readers, seconds (default 30)',
+  PHYSLITE_READ_RETRIES: 'repeats of a storage request after a transient failure, before the delivery fails (default 2)',
 } as const;
 
 type Env = Record<string, string | undefined>;
 
-function positive(env: Env, name: keyof typeof ENV_VARS): number | undefined {
+function positive(env: Env, name: keyof typeof ENV_VARS, allowZero = false): number | undefined {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`environment variable ${name} must be a positive number, got "${v}"`);
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new Error(`environment variable ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got "${v}"`);
   return n;
+}
+
+/** Deadline and retries of the storage readers (gs:// and https://). */
+export function readOptionsFromEnv(env: Env = process.env): NetworkOptions {
+  const o: NetworkOptions = {};
+  const timeout = positive(env, 'PHYSLITE_READ_TIMEOUT_S');
+  if (timeout !== undefined) o.timeoutMs = Math.round(timeout * 1000);
+  const retries = positive(env, 'PHYSLITE_READ_RETRIES', true);
+  if (retries !== undefined) o.retries = Math.floor(retries);
+  return o;
 }
 
 export function configFromEnv(env: Env = process.env): PipelineConfig {
@@ -82,7 +95,7 @@ export function googleDeps(env: Env = process.env): GoogleDeps {
     config: configFromEnv(env),
     store: new FirestoreDocumentStore(env.FIRESTORE_DATABASE ? { databaseId: env.FIRESTORE_DATABASE } : {}),
     publisher: new PubSubPublisher(),
-    objects: cloudObjectStore(),
+    objects: cloudObjectStore(createLocalObjectStore({ gcs: { source: readOptionsFromEnv(env) }, http: readOptionsFromEnv(env) })),
   };
   return deps;
 }
