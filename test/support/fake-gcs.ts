@@ -1,10 +1,14 @@
-// A tiny fake of the Cloud Storage JSON API, enough for GcsSource's reads
-// through @google-cloud/storage, on 127.0.0.1 with an ephemeral port.
+// A small stand-in for the Cloud Storage JSON API, enough for the pipeline's
+// reads and writes through @google-cloud/storage, on 127.0.0.1 with an
+// ephemeral port.
 //
 //   const gcs = await startFakeGcs({ 'bucket/dir/file.root': bytes });
 //   const storage = new Storage({ apiEndpoint: gcs.endpoint, projectId: 'test' });
-//   // gs://bucket/dir/file.root is now readable through `storage`
+//   // or, in a child process: STORAGE_EMULATOR_HOST=<gcs.endpoint> and new Storage()
+//   // gs://bucket/dir/file.root is now readable (and writable) through `storage`
 //   gcs.setMode(503, { times: 1, target: 'media' });
+//   gcs.setFaultRule((r) => (r.kind === 'media' && r.key === 'bucket/x.root' ? 503 : undefined));
+//   const off = gcs.onMedia((r) => r.key === 'bucket/y.root' && worker.kill('SIGKILL'));
 //   await gcs.close();
 //
 // Routes (object names are URL-encoded in one path segment, as the client sends them):
@@ -15,26 +19,81 @@
 //       { kind: 'storage#objects', items: [...metadata], nextPageToken? } in name
 //       order (maxResults default 1000); a bucket that holds no object and was
 //       not made with addBucket() → 404. `fields` is ignored (full items).
+//   DELETE /storage/v1/b/{bucket}/o/{object}          → 204 (404 if absent)
+//   POST /upload/storage/v1/b/{bucket}/o?uploadType=media&name=    body = the bytes
+//   POST /upload/storage/v1/b/{bucket}/o?uploadType=multipart      multipart/related:
+//       a JSON metadata part, then the media part (file.save/bucket.upload with
+//       `resumable: false`); the name is the `name` parameter or the metadata's.
+//   POST /upload/storage/v1/b/{bucket}/o?uploadType=resumable&name=  (JSON metadata)
+//       → 200 with `Location: <session URI>` (…&upload_id=N); then PUT the session
+//       URI with the bytes, in one request or in chunks with `Content-Range:
+//       bytes a-b/total` (total may be `*` until the last chunk). An incomplete
+//       upload answers 308 with `Range: bytes=0-n` (none while nothing is kept);
+//       `Content-Range: bytes */total` or `bytes */*` asks for that status. As
+//       in Cloud Storage, a chunk that is not the last must hold at least 256 KiB
+//       (else 400) and only a multiple of 256 KiB is kept (the Range says so).
+//       A finished session answers every later PUT with the object's metadata.
+// Every path also works without the /storage/v1 prefix: that is where the
+// client sends JSON API calls when it finds STORAGE_EMULATOR_HOST.
 // A `generation` query parameter must match the object's generation (else 404).
+// Writes honour `ifGenerationMatch` (0: the object must not exist) → 412, checked
+// when an upload completes. Uploads answer the new object's metadata (a new
+// generation each time); metadata carries `md5Hash` and `crc32c` (base64), which
+// the client compares with its own after an upload (crc32c by default; without
+// it the client deletes the object and fails); media answers carry
+// `x-goog-hash: crc32c=…,md5=…` (the whole object's, as Cloud Storage sends it;
+// the client checks it after a download without a range). An `X-Goog-Hash` header or
+// `crc32c`/`md5Hash` in the uploaded metadata that does not match → 400.
+// Uploads need the bucket to exist (an object in it, or addBucket()) → else 404.
 // Errors have the JSON API's shape: {"error": {"code", "message", "errors": [{"reason"}]}}.
-// Fault modes are those of the range server (FaultMode), applied to metadata
-// requests, media requests or both (`target`). Media requests support every
-// mode; metadata requests only the numeric statuses, 'stall', 'stall-mid-body'
-// and 'no-response' (all three: no answer) and the delay. Listing requests are
-// their own target ('list'; 'all' includes them) with the same modes as
-// metadata requests, e.g. gcs.setMode(403, { target: 'list' }).
+//
+// Faults: the fault modes are those of the range server (FaultMode), chosen
+// per request either by the fault rule (setFaultRule; it sees the kind, the
+// 'bucket/name' key, the byte range, and decides first) or, when the rule
+// returns undefined or there is none, by setMode: applied to metadata requests,
+// media requests or both (`target`); listing requests are their own target
+// ('list'); 'all' means the reads (metadata, media, list); uploads and deletes
+// get setMode faults only with target 'upload' / 'delete', so a test can break
+// the reads while it writes its fixtures. Media requests support every mode;
+// the others only the numeric statuses, 'stall', 'stall-mid-body' and
+// 'no-response' (all three: no answer, and an upload is not kept) and the delay;
+// for an upload or a delete 'drop-mid-body' does the write and then cuts the
+// connection instead of answering (a write whose answer is lost). Other modes
+// answer normally.
 
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Responder, Tracker, listenLocal, type Behaviour, type FaultMode, type RequestRecord } from './range-server';
+import { Responder, Tracker, listenLocal, parseRange, type Behaviour, type FaultMode, type RequestRecord } from './range-server';
 
 export interface FakeGcsBehaviour extends Behaviour {
-  /** Which requests the fault applies to (default 'all'). */
-  target?: 'metadata' | 'media' | 'list' | 'all';
+  /** Which requests the fault applies to (default 'all': the reads). */
+  target?: 'metadata' | 'media' | 'list' | 'all' | 'upload' | 'delete';
 }
 
+export type GcsRequestKind = 'metadata' | 'media' | 'list' | 'upload' | 'delete';
+
+/** A request as the fault rule and the hooks see it, on arrival. */
+export interface GcsRequest {
+  kind: GcsRequestKind;
+  /** 'bucket/name'; for a listing 'bucket/' + its prefix; for an upload, from the `name` parameter or the session. */
+  key: string;
+  method: string;
+  /**
+   * Media: the requested bytes (inclusive, clamped to the object; undefined
+   * without a satisfiable Range). Upload: the bytes a chunk's Content-Range
+   * declares (undefined for a status query or an open-ended chunk).
+   */
+  range?: { start: number; end: number };
+  /** 1-based number of the request since start or resetStats() (its place in `log`). */
+  requestNo: number;
+}
+
+/** Decides a request's fault: a mode ('normal' included), or undefined to leave it to setMode. */
+export type FaultRule = (req: GcsRequest) => FaultMode | undefined;
+
 export interface FakeGcs {
-  /** Pass as `apiEndpoint` to the Storage client, e.g. http://127.0.0.1:41234 */
+  /** Pass as `apiEndpoint` to the Storage client (or as STORAGE_EMULATOR_HOST), e.g. http://127.0.0.1:41234 */
   readonly endpoint: string;
   readonly port: number;
   readonly requests: number;
@@ -42,17 +101,43 @@ export interface FakeGcs {
   readonly metadataRequests: number;
   /** Object listing requests (GET …/b/{bucket}/o). */
   readonly listRequests: number;
+  /** Upload requests: each POST and each session PUT (chunk or status query). */
+  readonly uploadRequests: number;
+  readonly deleteRequests: number;
   readonly bytesSent: number;
+  /** Upload body bytes received (whole multipart bodies included). */
+  readonly bytesReceived: number;
+  /** Requests answered in a fault mode, by setMode or by the fault rule. */
+  readonly faultsApplied: number;
   readonly inFlight: number;
   readonly maxInFlight: number;
   readonly log: readonly RequestRecord[];
   /** Headers of the last request (to check what the client sends, e.g. Accept-Encoding). */
   readonly lastHeaders: Readonly<Record<string, string | string[] | undefined>>;
   setMode(mode: FaultMode, options?: Omit<FakeGcsBehaviour, 'mode'>): void;
+  /** Decides each request's fault before setMode does (see GcsRequest). */
+  setFaultRule(rule: FaultRule): void;
+  clearFaultRule(): void;
+  /**
+   * Sets the hook called synchronously when a request arrives, before it is
+   * answered (and before the fault rule), e.g. to kill a process at that
+   * moment; undefined removes it. Returns a function that removes it too.
+   */
+  onRequest(cb: ((req: GcsRequest) => void) | undefined): () => void;
+  /** The same for media requests only (a hook of its own, beside onRequest's). */
+  onMedia(cb: ((req: GcsRequest) => void) | undefined): () => void;
   /** Extra metadata fields for an object ('bucket/name'), e.g. { contentEncoding: 'gzip' }. */
   setMetadata(key: string, extra: Record<string, unknown>): void;
   /** Replaces an object's bytes; its generation changes, as in Cloud Storage. */
   putObject(key: string, bytes: Uint8Array): void;
+  /** An object's bytes ('bucket/name'), or undefined. */
+  getObject(key: string): Uint8Array | undefined;
+  /** An object's generation, or undefined. */
+  generationOf(key: string): string | undefined;
+  /** Removes an object; false if there was none. */
+  deleteObject(key: string): boolean;
+  /** The stored objects' keys ('bucket/name') starting with `prefix`, in name order. */
+  keys(prefix?: string): string[];
   /** Makes a bucket exist even with no objects (listing it gives an empty page, not 404). */
   addBucket(name: string): void;
   resetStats(): void;
@@ -65,24 +150,162 @@ interface StoredObject {
   bytes: Uint8Array;
   generation: string;
   extra: Record<string, unknown>;
+  /** md5Hash and crc32c, computed when first asked for (objects are immutable). */
+  hashes?: { md5Hash: string; crc32c: string };
 }
 
-const REASONS: Record<number, string> = { 400: 'invalid', 401: 'required', 403: 'forbidden', 404: 'notFound', 416: 'requestedRangeNotSatisfiable', 429: 'rateLimitExceeded', 500: 'backendError', 503: 'backendError' };
+/** A resumable upload session. */
+interface Session {
+  bucket: string;
+  name: string;
+  meta: Record<string, unknown>;
+  /** The initiating request's parameters (preconditions). */
+  params: URLSearchParams;
+  contentType: string | undefined;
+  /** The bytes kept so far (`kept` of them). */
+  data: Buffer;
+  kept: number;
+  /** The answer once the upload has finished (the metadata, or its failure). */
+  final?: Reply;
+}
+
+interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+const REASONS: Record<number, string> = { 400: 'invalid', 401: 'required', 403: 'forbidden', 404: 'notFound', 405: 'methodNotAllowed', 412: 'conditionNotMet', 416: 'requestedRangeNotSatisfiable', 429: 'rateLimitExceeded', 500: 'backendError', 503: 'backendError' };
+const MESSAGES: Record<number, string> = { 404: 'No such object.', 412: 'At least one of the pre-conditions you specified did not hold.' };
+/** Resumable chunks are kept in multiples of this (Cloud Storage's rule). */
+const CHUNK_QUANTUM = 256 * 1024;
+/** Object resource fields an upload's metadata may set. */
+const UPLOAD_FIELDS = ['contentType', 'contentEncoding', 'contentDisposition', 'contentLanguage', 'cacheControl', 'customTime', 'metadata', 'storageClass'];
+const JSON_TYPE = 'application/json; charset=UTF-8';
 
 function byteCompare(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
-function gcsErrorBody(status: number): { contentType: string; body: string } {
-  const message = status === 404 ? 'No such object.' : `fake error ${status}`;
-  return { contentType: 'application/json; charset=UTF-8', body: JSON.stringify({ error: { code: status, message, errors: [{ message, domain: 'global', reason: REASONS[status] ?? 'unknown' }] } }) };
+function errorJson(status: number, message = MESSAGES[status] ?? `fake error ${status}`): unknown {
+  return { error: { code: status, message, errors: [{ message, domain: 'global', reason: REASONS[status] ?? 'unknown' }] } };
 }
+
+function gcsErrorBody(status: number): { contentType: string; body: string } {
+  return { contentType: JSON_TYPE, body: JSON.stringify(errorJson(status)) };
+}
+
+const errorReply = (status: number, message?: string): Reply => ({ status, body: errorJson(status, message) });
+
+let crcTable: Int32Array | undefined;
+
+/** CRC-32C (Castagnoli), as Cloud Storage computes it; written out here so the stand-in does not borrow the client's. */
+export function crc32c(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      crcTable[n] = c;
+    }
+  }
+  const t = crcTable;
+  let crc = -1;
+  for (let i = 0; i < bytes.length; i++) crc = t[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ -1) >>> 0;
+}
+
+/** The JSON API's form of a CRC-32C: base64 of its four big-endian bytes. */
+export function crc32cBase64(bytes: Uint8Array): string {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(crc32c(bytes));
+  return b.toString('base64');
+}
+
+function hashesOf(obj: StoredObject): { md5Hash: string; crc32c: string } {
+  return (obj.hashes ??= { md5Hash: createHash('md5').update(obj.bytes).digest('base64'), crc32c: crc32cBase64(obj.bytes) });
+}
+
+/** `X-Goog-Hash: crc32c=…,md5=…` (base64 values may end in '='). */
+function parseGoogHash(header: string | undefined): { crc32c?: string; md5?: string } {
+  const out: { crc32c?: string; md5?: string } = {};
+  for (const item of (header ?? '').split(',')) {
+    const eq = item.indexOf('=');
+    if (eq < 0) continue;
+    const k = item.slice(0, eq).trim().toLowerCase();
+    if (k === 'crc32c' || k === 'md5') out[k] = item.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The parts of a multipart/related body, or undefined if it is not one. */
+function parseMultipart(body: Buffer, contentType: string | undefined): { type: string | undefined; body: Buffer }[] | undefined {
+  const m = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
+  if (!m) return undefined;
+  const delimiter = Buffer.from(`--${m[1] ?? m[2]}`);
+  const next = Buffer.concat([Buffer.from('\r\n'), delimiter]);
+  const parts: { type: string | undefined; body: Buffer }[] = [];
+  let pos = body.indexOf(delimiter);
+  if (pos < 0) return undefined;
+  pos += delimiter.length;
+  for (;;) {
+    if (body.subarray(pos, pos + 2).toString('latin1') === '--') return parts;
+    const headerEnd = body.indexOf('\r\n\r\n', pos);
+    if (headerEnd < 0) return undefined;
+    const lines = body.subarray(pos, headerEnd).toString('latin1').split('\r\n');
+    const type = lines.find((l) => /^content-type:/i.test(l))?.replace(/^content-type:\s*/i, '');
+    const end = body.indexOf(next, headerEnd + 4);
+    if (end < 0) return undefined;
+    parts.push({ type, body: body.subarray(headerEnd + 4, end) });
+    pos = end + next.length;
+  }
+}
+
+function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
+  if (bytes.length === 0) return {};
+  try {
+    const v: unknown = JSON.parse(bytes.toString('utf8'));
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `bytes a-b/total`, `bytes a-*\/total`, `bytes *\/total` (total may be `*`). */
+function parseContentRange(value: string): { start?: number; end?: number; total?: number } | undefined {
+  const m = /^bytes\s+(?:\*|(\d+)-(\d+|\*))\/(\d+|\*)$/.exec(value.trim());
+  if (!m) return undefined;
+  return {
+    start: m[1] === undefined ? undefined : Number(m[1]),
+    end: m[2] === undefined || m[2] === '*' ? undefined : Number(m[2]),
+    total: m[3] === '*' ? undefined : Number(m[3]),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+    req.once('close', () => reject(new Error('request closed'))); // no-op after 'end'
+  });
+}
+
+const silent = (mode: FaultMode) => mode === 'no-response' || mode === 'stall' || mode === 'stall-mid-body';
 
 /** Starts the fake. `objects` maps 'bucket/object/name' to bytes or a file path. */
 export async function startFakeGcs(objects: Record<string, Uint8Array | string>, behaviour: FakeGcsBehaviour = {}): Promise<FakeGcs> {
   const store = new Map<string, StoredObject>();
   const buckets = new Set<string>();
+  const sessions = new Map<string, Session>();
   let generationCounter = 1_700_000_000_000_000;
+  let sessionCounter = 0;
   const put = (key: string, v: Uint8Array | string) => {
     const slash = key.indexOf('/');
     if (slash <= 0) throw new Error(`fake-gcs: object key must be 'bucket/name', got ${key}`);
@@ -100,46 +323,103 @@ export async function startFakeGcs(objects: Record<string, Uint8Array | string>,
     target = b.target ?? 'all';
   };
   set(behaviour);
+  let faultRule: FaultRule | undefined;
+  type Hook = (req: GcsRequest) => void;
+  const hooks: { request?: Hook; media?: Hook } = {};
+  const setHook = (slot: 'request' | 'media', cb: Hook | undefined) => {
+    hooks[slot] = cb;
+    return () => void (hooks[slot] === cb && (hooks[slot] = undefined));
+  };
   let mediaRequests = 0;
   let metadataRequests = 0;
   let listRequests = 0;
+  let uploadRequests = 0;
+  let deleteRequests = 0;
+  let bytesReceived = 0;
   let lastHeaders: Record<string, string | string[] | undefined> = {};
+
+  const applies = (kind: GcsRequestKind) => (target === 'all' ? kind === 'metadata' || kind === 'media' || kind === 'list' : target === kind);
+
+  /** Runs the hooks, then picks the request's mode: the rule's, else setMode's. */
+  function decide(req: IncomingMessage, record: RequestRecord, info: GcsRequest): FaultMode {
+    hooks.request?.(info);
+    if (info.kind === 'media') hooks.media?.(info);
+    const ruled = faultRule?.(info);
+    let mode: FaultMode;
+    if (ruled !== undefined) {
+      if (ruled !== 'normal') tracker.faults++;
+      mode = ruled;
+    } else mode = applies(info.kind) ? responder.pickMode(req) : 'normal';
+    record.mode = mode;
+    return mode;
+  }
 
   const server = createServer((req, res) => {
     const record = responder.begin(req, res);
+    const requestNo = tracker.requests;
+    const method = req.method ?? 'GET';
     lastHeaders = { ...req.headers };
     const url = new URL(req.url ?? '/', 'http://x');
-    const list = /^\/storage\/v1\/b\/([^/]+)\/o\/?$/.exec(url.pathname);
-    if (list && req.method === 'GET') {
-      listRequests++;
-      return answerList(req, res, record, decodeURIComponent(list[1]!), url.searchParams, target === 'all' || target === 'list');
+    const upload = /^\/upload\/storage\/v1\/b\/([^/]+)\/o\/?$/.exec(url.pathname);
+    if (upload) {
+      uploadRequests++;
+      return answerUpload(req, res, record, requestNo, decodeURIComponent(upload[1]!), url);
     }
-    const m = /^\/(?:download\/)?storage\/v1\/b\/([^/]+)\/o\/([^/]+)$/.exec(url.pathname);
+    // (?:/storage/v1)?: under STORAGE_EMULATOR_HOST the client drops the prefix
+    const list = /^(?:\/storage\/v1)?\/b\/([^/]+)\/o\/?$/.exec(url.pathname);
+    if (list && method === 'GET') {
+      listRequests++;
+      const bucket = decodeURIComponent(list[1]!);
+      const mode = decide(req, record, { kind: 'list', key: `${bucket}/${url.searchParams.get('prefix') ?? ''}`, method, requestNo });
+      return answer(res, record, mode, false, () => listPage(bucket, url.searchParams));
+    }
+    const m = /^(?:\/download\/storage\/v1|\/storage\/v1)?\/b\/([^/]+)\/o\/([^/]+)$/.exec(url.pathname);
+    const key = m ? `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}` : '';
+    const generation = url.searchParams.get('generation');
+    if (m && method === 'DELETE') {
+      deleteRequests++;
+      const mode = decide(req, record, { kind: 'delete', key, method, requestNo });
+      return answer(res, record, mode, true, () => deleteObject(key, url.searchParams));
+    }
     const isMedia = url.searchParams.get('alt') === 'media';
     if (isMedia) mediaRequests++;
     else metadataRequests++;
-    const applies = target === 'all' || (isMedia ? target === 'media' : target === 'metadata');
-    if (!m || (req.method !== 'GET' && req.method !== 'HEAD')) return responder.sendStatus(res, record, m ? 405 : 404);
-    const key = `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`;
+    if (!m || (method !== 'GET' && method !== 'HEAD')) return responder.sendStatus(res, record, m ? 405 : 404);
     const obj = store.get(key);
-    const generation = url.searchParams.get('generation');
-
-    if (isMedia && obj && (generation === null || generation === obj.generation)) {
-      const headers = { 'x-goog-generation': obj.generation, 'x-goog-stored-content-length': String(obj.bytes.length), 'x-goog-stored-content-encoding': String(obj.extra.contentEncoding ?? 'identity') };
-      return responder.serve(req, res, record, obj.bytes, headers, applies ? undefined : 'normal');
+    const current = obj && (generation === null || generation === obj.generation) ? obj : undefined;
+    if (isMedia) {
+      const parsed = current && req.headers.range !== undefined ? parseRange(req.headers.range, current.bytes.length) : undefined;
+      const range = typeof parsed === 'object' ? parsed : undefined;
+      const mode = decide(req, record, { kind: 'media', key, method, range, requestNo });
+      if (current) {
+        const hashes = hashesOf(current);
+        // x-goog-hash: the whole object's, on every media answer; the client checks it after a download without a range
+        const headers = { 'x-goog-generation': current.generation, 'x-goog-stored-content-length': String(current.bytes.length), 'x-goog-stored-content-encoding': String(current.extra.contentEncoding ?? 'identity'), 'x-goog-hash': `crc32c=${hashes.crc32c},md5=${hashes.md5Hash}` };
+        return responder.serve(req, res, record, current.bytes, headers, mode);
+      }
+      return answer(res, record, mode, false, () => errorReply(404));
     }
-    const mode = applies ? responder.pickMode(req) : 'normal';
-    record.mode = mode;
-    responder.delayed(() => {
-      if (mode === 'no-response' || mode === 'stall' || mode === 'stall-mid-body') return;
-      if (typeof mode === 'number') return responder.sendStatus(res, record, mode);
-      if (!obj || (generation !== null && generation !== obj.generation)) return responder.sendStatus(res, record, 404);
-      const body = JSON.stringify(metadataOf(obj));
-      record.status = 200;
-      res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    });
+    const mode = decide(req, record, { kind: 'metadata', key, method, requestNo });
+    answer(res, record, mode, false, () => (current ? { status: 200, body: metadataOf(current) } : errorReply(404)));
   });
+
+  /**
+   * Answers a request that is not a media download in `mode`: nothing for the
+   * stalling modes, the status for a numeric one, else `work()`'s reply. For a
+   * write, 'drop-mid-body' does the work and cuts the connection instead.
+   */
+  function answer(res: ServerResponse, record: RequestRecord, mode: FaultMode, write: boolean, work: () => Reply): void {
+    responder.delayed(() => {
+      if (silent(mode)) return;
+      if (typeof mode === 'number') return responder.sendStatus(res, record, mode);
+      const reply = work();
+      if (write && mode === 'drop-mid-body') return void res.socket?.destroy();
+      const body = reply.body === undefined ? '' : JSON.stringify(reply.body);
+      record.status = reply.status;
+      res.writeHead(reply.status, { ...(body ? { 'content-type': JSON_TYPE } : {}), 'content-length': Buffer.byteLength(body), ...reply.headers });
+      res.end(res.req.method === 'HEAD' ? undefined : body);
+    });
+  }
 
   function metadataOf(obj: StoredObject): Record<string, unknown> {
     return {
@@ -153,43 +433,138 @@ export async function startFakeGcs(objects: Record<string, Uint8Array | string>,
       contentType: 'application/octet-stream',
       storageClass: 'STANDARD',
       size: String(obj.bytes.length),
+      ...hashesOf(obj),
       timeCreated: '2024-01-01T00:00:00.000Z',
       updated: '2024-01-01T00:00:00.000Z',
       ...obj.extra,
     };
   }
 
-  function sendJson(res: ServerResponse, record: RequestRecord, status: number, value: unknown): void {
-    const body = JSON.stringify(value);
-    record.status = status;
-    res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+  /** One page of a listing: the names after the page token (the last name of the previous page), in name order. */
+  function listPage(bucket: string, params: URLSearchParams): Reply {
+    if (!buckets.has(bucket)) return errorReply(404, 'The specified bucket does not exist.');
+    const prefix = params.get('prefix') ?? '';
+    const maxResults = Math.max(1, Math.min(1000, Number(params.get('maxResults') ?? 1000) || 1000));
+    const token = params.get('pageToken');
+    const after = token ? Buffer.from(token, 'base64url').toString('utf8') : undefined;
+    const matching = [...store.values()]
+      .filter((o) => o.bucket === bucket && o.name.startsWith(prefix) && (after === undefined || byteCompare(o.name, after) > 0))
+      .sort((a, b) => byteCompare(a.name, b.name));
+    const page = matching.slice(0, maxResults);
+    const out: Record<string, unknown> = { kind: 'storage#objects', items: page.map(metadataOf) };
+    if (matching.length > maxResults) out.nextPageToken = Buffer.from(page[page.length - 1]!.name, 'utf8').toString('base64url');
+    return { status: 200, body: out };
   }
 
-  /** One page of a listing: the names after the page token (the last name of the previous page), in name order. */
-  function answerList(req: IncomingMessage, res: ServerResponse, record: RequestRecord, bucket: string, params: URLSearchParams, applies: boolean): void {
-    const mode = applies ? responder.pickMode(req) : 'normal';
-    record.mode = mode;
-    responder.delayed(() => {
-      if (mode === 'no-response' || mode === 'stall' || mode === 'stall-mid-body') return;
-      if (typeof mode === 'number') return responder.sendStatus(res, record, mode);
-      if (!buckets.has(bucket)) {
-        const message = 'The specified bucket does not exist.';
-        return sendJson(res, record, 404, { error: { code: 404, message, errors: [{ message, domain: 'global', reason: 'notFound' }] } });
-      }
-      const prefix = params.get('prefix') ?? '';
-      const maxResults = Math.max(1, Math.min(1000, Number(params.get('maxResults') ?? 1000) || 1000));
-      const token = params.get('pageToken');
-      const after = token ? Buffer.from(token, 'base64url').toString('utf8') : undefined;
-      const matching = [...store.values()]
-        .filter((o) => o.bucket === bucket && o.name.startsWith(prefix) && (after === undefined || byteCompare(o.name, after) > 0))
-        .sort((a, b) => byteCompare(a.name, b.name));
-      const page = matching.slice(0, maxResults);
-      const out: Record<string, unknown> = { kind: 'storage#objects', items: page.map(metadataOf) };
-      if (matching.length > maxResults) out.nextPageToken = Buffer.from(page[page.length - 1]!.name, 'utf8').toString('base64url');
-      sendJson(res, record, 200, out);
-    });
+  function deleteObject(key: string, params: URLSearchParams): Reply {
+    const obj = store.get(key);
+    const generation = params.get('generation');
+    if (!obj || (generation !== null && generation !== obj.generation)) return errorReply(404);
+    const want = params.get('ifGenerationMatch');
+    if (want !== null && want !== obj.generation) return errorReply(412);
+    store.delete(key);
+    return { status: 204 };
   }
+
+  /** The mode is decided on arrival (so the hooks see the upload start); the body is read in full before any answer. */
+  function answerUpload(req: IncomingMessage, res: ServerResponse, record: RequestRecord, requestNo: number, bucket: string, url: URL): void {
+    const params = url.searchParams;
+    const uploadId = params.get('upload_id');
+    const session = uploadId === null ? undefined : sessions.get(uploadId);
+    const declared = req.method === 'PUT' ? parseContentRange(header(req, 'content-range') ?? '') : undefined;
+    const range = declared?.start !== undefined && declared.end !== undefined ? { start: declared.start, end: declared.end } : undefined;
+    const key = `${bucket}/${session?.name ?? params.get('name') ?? ''}`;
+    const mode = decide(req, record, { kind: 'upload', key, method: req.method ?? 'POST', range, requestNo });
+    readBody(req).then(
+      (body) => {
+        bytesReceived += body.length;
+        answer(res, record, mode, true, () => uploadReply(req, bucket, params, uploadId, body));
+      },
+      () => undefined, // the client went away
+    );
+  }
+
+  function uploadReply(req: IncomingMessage, bucket: string, params: URLSearchParams, uploadId: string | null, body: Buffer): Reply {
+    if (req.method === 'PUT' && uploadId !== null) {
+      const session = sessions.get(uploadId);
+      return session ? sessionPut(session, req, body) : errorReply(404, 'No such upload session.');
+    }
+    if (req.method !== 'POST') return errorReply(405);
+    if (!buckets.has(bucket)) return errorReply(404, 'The specified bucket does not exist.');
+    const type = params.get('uploadType');
+    if (type === 'media') {
+      const name = params.get('name');
+      return name ? commit(bucket, name, body, {}, params, header(req, 'content-type'), header(req, 'x-goog-hash')) : errorReply(400, 'Required parameter: name');
+    }
+    if (type === 'multipart') {
+      const parts = parseMultipart(body, header(req, 'content-type'));
+      const meta = parts?.length === 2 ? parseJsonObject(parts[0]!.body) : undefined;
+      if (!parts || !meta) return errorReply(400, 'Malformed multipart body.');
+      const name = params.get('name') ?? (typeof meta.name === 'string' ? meta.name : '');
+      return name ? commit(bucket, name, parts[1]!.body, meta, params, parts[1]!.type, header(req, 'x-goog-hash')) : errorReply(400, 'Required parameter: name');
+    }
+    if (type === 'resumable') {
+      const meta = parseJsonObject(body);
+      if (!meta) return errorReply(400, 'Malformed metadata.');
+      const name = params.get('name') ?? (typeof meta.name === 'string' ? meta.name : '');
+      if (!name) return errorReply(400, 'Required parameter: name');
+      const id = String(++sessionCounter);
+      sessions.set(id, { bucket, name, meta, params: new URLSearchParams(params), contentType: header(req, 'x-upload-content-type'), data: Buffer.alloc(0), kept: 0 });
+      const host = req.headers.host ?? `127.0.0.1:${port}`;
+      const location = `http://${host}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&name=${encodeURIComponent(name)}&upload_id=${id}`;
+      return { status: 200, headers: { location } };
+    }
+    return errorReply(400, `Unsupported uploadType ${type ?? '(none)'}.`);
+  }
+
+  /** One PUT to a resumable session: a status query, a chunk, or the whole rest of the object. */
+  function sessionPut(s: Session, req: IncomingMessage, body: Buffer): Reply {
+    if (s.final) return s.final;
+    const value = header(req, 'content-range');
+    // no Content-Range: the whole object in this request
+    const cr = value === undefined ? { start: 0, end: undefined, total: body.length } : parseContentRange(value);
+    if (!cr) return errorReply(400, `Malformed Content-Range ${value}.`);
+    const incomplete = (): Reply => ({ status: 308, headers: s.kept > 0 ? { range: `bytes=0-${s.kept - 1}` } : {} });
+    const finish = (): Reply => (s.final = commit(s.bucket, s.name, s.data, s.meta, s.params, s.contentType, header(req, 'x-goog-hash')));
+    if (cr.start === undefined) return cr.total === s.kept ? finish() : incomplete();
+    if (cr.start > s.kept) return errorReply(400, `Chunk starts at ${cr.start} but only ${s.kept} bytes are stored.`);
+    if (cr.end !== undefined && cr.end - cr.start + 1 !== body.length) return errorReply(400, `Content-Range ${value} does not match a body of ${body.length} bytes.`);
+    const end = Math.max(s.kept, cr.start + body.length); // exclusive; bytes sent again are skipped
+    // `bytes a-*/*`: the rest of the object is in this request
+    const total = cr.total ?? (cr.end === undefined ? end : undefined);
+    if (total !== undefined && end > total) return errorReply(400, `Content-Range ${value} goes past the object's ${total} bytes.`);
+    if (end !== total && body.length < CHUNK_QUANTUM) {
+      return errorReply(400, `Invalid request. The number of bytes uploaded is required to be equal or greater than ${CHUNK_QUANTUM}, except for the final request. The received request contained ${body.length} bytes.`);
+    }
+    // s.data holds exactly the s.kept bytes
+    const kept = end === total ? end : Math.floor(end / CHUNK_QUANTUM) * CHUNK_QUANTUM;
+    s.data = Buffer.concat([s.data, body.subarray(s.kept - cr.start)]).subarray(0, kept);
+    s.kept = kept;
+    return end === total ? finish() : incomplete();
+  }
+
+  /** Stores an upload if its preconditions and checksums hold; answers its metadata. */
+  function commit(bucket: string, name: string, bytes: Uint8Array, meta: Record<string, unknown>, params: URLSearchParams, mediaType: string | undefined, googHash: string | undefined): Reply {
+    const key = `${bucket}/${name}`;
+    const current = store.get(key);
+    const want = params.get('ifGenerationMatch');
+    if (want !== null && (want === '0' ? current !== undefined : current?.generation !== want)) return errorReply(412);
+    const extra: Record<string, unknown> = {};
+    for (const f of UPLOAD_FIELDS) if (meta[f] !== undefined) extra[f] = meta[f];
+    if (extra.contentType === undefined && mediaType) extra.contentType = mediaType;
+    const obj: StoredObject = { bucket, name, bytes: new Uint8Array(bytes), generation: '', extra };
+    const claimed = parseGoogHash(googHash);
+    const crc = typeof meta.crc32c === 'string' ? meta.crc32c : claimed.crc32c;
+    const md5 = typeof meta.md5Hash === 'string' ? meta.md5Hash : claimed.md5;
+    const actual = hashesOf(obj);
+    if (crc !== undefined && crc !== actual.crc32c) return errorReply(400, `Provided CRC32C "${crc}" doesn't match calculated CRC32C "${actual.crc32c}".`);
+    if (md5 !== undefined && md5 !== actual.md5Hash) return errorReply(400, `Provided MD5 hash "${md5}" doesn't match calculated MD5 hash "${actual.md5Hash}".`);
+    obj.generation = String(generationCounter++);
+    buckets.add(bucket);
+    store.set(key, obj);
+    return { status: 200, body: metadataOf(obj) };
+  }
+
   server.keepAliveTimeout = 1000;
   const { port, close } = await listenLocal(server, () => responder.close());
   return {
@@ -207,8 +582,20 @@ export async function startFakeGcs(objects: Record<string, Uint8Array | string>,
     get listRequests() {
       return listRequests;
     },
+    get uploadRequests() {
+      return uploadRequests;
+    },
+    get deleteRequests() {
+      return deleteRequests;
+    },
     get bytesSent() {
       return tracker.bytesSent;
+    },
+    get bytesReceived() {
+      return bytesReceived;
+    },
+    get faultsApplied() {
+      return tracker.faults;
     },
     get inFlight() {
       return tracker.inFlight;
@@ -221,16 +608,24 @@ export async function startFakeGcs(objects: Record<string, Uint8Array | string>,
     },
     log: tracker.log,
     setMode: (mode, opts = {}) => set({ ...opts, mode }),
+    setFaultRule: (rule) => void (faultRule = rule),
+    clearFaultRule: () => void (faultRule = undefined),
+    onRequest: (cb) => setHook('request', cb),
+    onMedia: (cb) => setHook('media', cb),
     setMetadata: (key, extra) => {
       const o = store.get(key);
       if (!o) throw new Error(`fake-gcs: no object ${key}`);
       o.extra = { ...o.extra, ...extra };
     },
     putObject: (key, bytes) => put(key, bytes),
+    getObject: (key) => store.get(key)?.bytes,
+    generationOf: (key) => store.get(key)?.generation,
+    deleteObject: (key) => store.delete(key),
+    keys: (prefix = '') => [...store.keys()].filter((k) => k.startsWith(prefix)).sort(byteCompare),
     addBucket: (name) => void buckets.add(name),
     resetStats: () => {
       tracker.reset();
-      mediaRequests = metadataRequests = listRequests = 0;
+      mediaRequests = metadataRequests = listRequests = uploadRequests = deleteRequests = bytesReceived = 0;
     },
     close,
   };
