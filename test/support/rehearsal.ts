@@ -1,0 +1,279 @@
+// A rehearsal of production on one machine: the deployed bundles
+// (dist/functions/*, exactly what the deploy step uploads) run under the
+// Functions Framework as separate processes, each with the environment Cloud
+// Run would give it, and the official Google clients inside them talk to
+// local servers through their own emulator settings:
+//
+//   Firestore      @firestore-emulator/server, in this process   FIRESTORE_EMULATOR_HOST
+//   Pub/Sub        test/support/pubsub-standin.ts (gRPC Publisher
+//                  + push delivery as Eventarc's CloudEvents)     PUBSUB_EMULATOR_HOST
+//   Cloud Storage  test/support/fake-gcs.ts (JSON API)            STORAGE_EMULATOR_HOST
+//
+// Topics and push subscriptions are made as the Terraform module makes them:
+// one subscription per event-triggered function in functions/functions.json,
+// pushing to that function's instances, with a retry policy and a dead-letter
+// topic. Everything listens on 127.0.0.1.
+//
+//   const r = await startRehearsal({ instances: { worker: 2 } });
+//   await r.upload('data/a.root', bytes);
+//   const { status, body } = await r.submit({ dataset: r.gs('data/') });
+//   const job = await r.waitForJob(body.jobId);
+//   await r.close();
+//
+// The settings that differ from production are only those that make the
+// rehearsal fast: short retry backoffs, a 2 s storage request deadline, and
+// short ack deadlines (still far longer than a shard takes here).
+
+import { readFileSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PubSub } from '@google-cloud/pubsub';
+import { Storage } from '@google-cloud/storage';
+import type { JobStatus } from '../../shared/pipeline/model';
+import { DEFAULT_TOPICS, type Topics } from '../../shared/pipeline/model';
+import { startFakeGcs, type FakeGcs } from './fake-gcs';
+import { startFirestoreEmulator, type FirestoreEmulator } from './firestore-emulator';
+import { freePort, startFunction, type FunctionProcess } from './function-process';
+import { startPubSubStandIn, type PubSubStandIn } from './pubsub-standin';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const PROJECT = 'physlite-rehearsal';
+export const BUCKET = 'physlite-rehearsal-data';
+
+export interface FunctionEntry {
+  source: string;
+  entryPoint: string;
+  /** 'http' or a key of Topics. */
+  trigger: 'http' | keyof Topics;
+}
+
+/** functions/functions.json: the deployed functions. */
+export function functionList(): Record<string, FunctionEntry> {
+  return (JSON.parse(readFileSync(path.join(ROOT, 'functions/functions.json'), 'utf8')) as { functions: Record<string, FunctionEntry> }).functions;
+}
+
+/**
+ * Copies each bundle folder into a fresh directory whose node_modules holds
+ * only the packages its package.json lists (symlinks into this project's):
+ * a bundle that imports anything it does not declare fails to start, as it
+ * would after the deploy's `npm install`.
+ */
+export async function stageBundles(functionsDir: string, names: string[]): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'physlite-rehearsal-'));
+  for (const name of names) {
+    const target = path.join(dir, name);
+    await cp(path.join(functionsDir, name), target, { recursive: true });
+    const pkg = JSON.parse(readFileSync(path.join(target, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    for (const dep of Object.keys(pkg.dependencies ?? {})) {
+      const link = path.join(target, 'node_modules', dep);
+      await mkdir(path.dirname(link), { recursive: true });
+      await symlink(path.join(ROOT, 'node_modules', dep), link, 'dir');
+    }
+  }
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface RehearsalOptions {
+  /** Where the bundles are (default dist/functions: run `npm run build` first). They run from a staged copy (stageBundles). */
+  functionsDir?: string;
+  /** Instances per function (default 1 each). */
+  instances?: Partial<Record<string, number>>;
+  /** What the subscriptions push: Eventarc's CloudEvent (default) or a plain Pub/Sub push body. */
+  format?: 'cloudevent' | 'push';
+  /** Extra or overriding environment of every function, e.g. { PHYSLITE_SHARD_MB: '0.5' }. */
+  env?: Record<string, string>;
+  /** Ack deadline of every subscription, seconds (default 60; production: 600). */
+  ackDeadlineSeconds?: number;
+  /** Retry policy of the subscriptions (default 100 ms → 2 s; production 10 s → 600 s). */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /**
+   * Dead-letter policy of the subscriptions (default 10). It must allow more deliveries than the
+   * worker's own limit (PHYSLITE_MAX_SHARD_ATTEMPTS, 5, recorded as GAVE_UP at delivery 6): Pub/Sub
+   * also counts deliveries that never reached an instance (refused while one restarts).
+   */
+  maxDeliveryAttempts?: number;
+  /** Every line a function prints, prefixed with its name (default: kept in each process's output only). */
+  onLine?: (fn: string, line: string) => void;
+}
+
+export interface Rehearsal {
+  readonly firestore: FirestoreEmulator;
+  readonly pubsub: PubSubStandIn;
+  readonly gcs: FakeGcs;
+  /** A Storage client of this process, on the stand-in. */
+  readonly storage: Storage;
+  readonly topics: Topics;
+  /** Running instances of each function. */
+  readonly functions: Record<string, FunctionProcess[]>;
+  readonly orchestratorUrl: string;
+  readonly statusUrl: string;
+  /** gs://BUCKET/name */
+  gs(name: string): string;
+  /** Uploads through the real client (as scripts would): bytes or a local file path. */
+  upload(name: string, data: Uint8Array | string): Promise<void>;
+  /** POST /jobs on the orchestrator function. */
+  submit(body: unknown, init?: { raw?: string; contentType?: string }): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** Publishes on the jobs topic through the real client, as `gcloud pubsub topics publish` does; returns the message id. */
+  publishJob(message: unknown, options?: { raw?: string }): Promise<string>;
+  /** GET the job's status (JSON) from the status function. */
+  status(jobId: string): Promise<{ status: number; body: JobStatus }>;
+  /** Polls the status function until the job is finished (or rejected); throws with the functions' output on timeout. */
+  waitForJob(jobId: string, timeoutMs?: number): Promise<JobStatus>;
+  /** Everything the functions printed. */
+  output(): string;
+  close(): Promise<void>;
+}
+
+function topicsFromEnv(env: Record<string, string>): Topics {
+  return {
+    jobs: env.PHYSLITE_TOPIC_JOBS ?? DEFAULT_TOPICS.jobs,
+    shards: env.PHYSLITE_TOPIC_SHARDS ?? DEFAULT_TOPICS.shards,
+    shardDone: env.PHYSLITE_TOPIC_SHARD_DONE ?? DEFAULT_TOPICS.shardDone,
+    deadLetters: env.PHYSLITE_TOPIC_DEAD_LETTERS ?? DEFAULT_TOPICS.deadLetters,
+  };
+}
+
+export async function startRehearsal(options: RehearsalOptions = {}): Promise<Rehearsal> {
+  const list = functionList();
+  const staged = await stageBundles(options.functionsDir ?? path.join(ROOT, 'dist/functions'), Object.keys(list));
+  const functionsDir = staged.dir;
+  const started: FunctionProcess[] = [];
+  const firestore = await startFirestoreEmulator({ projectId: PROJECT });
+  const pubsub = await startPubSubStandIn({ projectId: PROJECT });
+  const gcs = await startFakeGcs({});
+  gcs.addBucket(BUCKET);
+  try {
+    const statusPort = await freePort();
+    const statusUrl = `http://127.0.0.1:${statusPort}`;
+    const env: Record<string, string> = {
+      GCLOUD_PROJECT: PROJECT,
+      GOOGLE_CLOUD_PROJECT: PROJECT,
+      FIRESTORE_EMULATOR_HOST: firestore.host,
+      PUBSUB_EMULATOR_HOST: pubsub.host,
+      STORAGE_EMULATOR_HOST: gcs.endpoint,
+      // not on Google Cloud: the auth library must not probe the metadata server
+      METADATA_SERVER_DETECTION: 'none',
+      // as on Cloud Run (the Terraform module sets it too): error pages without stack traces
+      NODE_ENV: 'production',
+      PHYSLITE_STATUS_URL: statusUrl,
+      PHYSLITE_READ_TIMEOUT_S: '2',
+      ...options.env,
+    };
+    const topics = topicsFromEnv(env);
+    for (const t of Object.values(topics)) await pubsub.createTopic(t);
+
+    const functions: Record<string, FunctionProcess[]> = {};
+    await Promise.all(
+      Object.entries(list).map(async ([name, fn]) => {
+        const n = options.instances?.[name] ?? 1;
+        const dir = path.join(functionsDir, name);
+        functions[name] = [];
+        for (let i = 0; i < n; i++) {
+          const proc = await startFunction({
+            name,
+            dir,
+            entryPoint: fn.entryPoint,
+            signatureType: fn.trigger === 'http' ? 'http' : 'cloudevent',
+            env,
+            port: name === 'status' && i === 0 ? statusPort : undefined,
+            onLine: options.onLine ? (line) => options.onLine!(name, line) : undefined,
+          });
+          started.push(proc);
+          functions[name].push(proc);
+        }
+      }),
+    );
+
+    for (const [name, fn] of Object.entries(list)) {
+      if (fn.trigger === 'http') continue;
+      const topic = topics[fn.trigger];
+      const deadLettered = topic !== topics.deadLetters;
+      pubsub.subscribe(topic, `eventarc-local-${name}-sub`, {
+        endpoints: functions[name]!.map((p) => p.url),
+        format: options.format ?? 'cloudevent',
+        ackDeadlineSeconds: options.ackDeadlineSeconds ?? 60,
+        minBackoffMs: options.minBackoffMs ?? 100,
+        maxBackoffMs: options.maxBackoffMs ?? 2000,
+        concurrency: functions[name]!.length * 4,
+        ...(deadLettered ? { deadLetterTopic: topics.deadLetters, maxDeliveryAttempts: options.maxDeliveryAttempts ?? 10 } : {}),
+      });
+    }
+
+    const storage = new Storage({ apiEndpoint: gcs.endpoint, projectId: PROJECT });
+    const publisherClient = new PubSub(pubsub.clientConfig());
+    const orchestratorUrl = functions.orchestrator![0]!.url;
+
+    const rehearsal: Rehearsal = {
+      firestore,
+      pubsub,
+      gcs,
+      storage,
+      topics,
+      functions,
+      orchestratorUrl,
+      statusUrl,
+      gs: (name) => `gs://${BUCKET}/${name}`,
+      async upload(name, data) {
+        // resumable uploads, the client's default (as an upload script would use it)
+        if (typeof data === 'string') await storage.bucket(BUCKET).upload(data, { destination: name });
+        else await storage.bucket(BUCKET).file(name).save(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      },
+      async submit(body, init = {}) {
+        const r = await fetch(`${orchestratorUrl}/jobs`, {
+          method: 'POST',
+          headers: { 'content-type': init.contentType ?? 'application/json' },
+          body: init.raw ?? JSON.stringify(body),
+        });
+        const text = await r.text();
+        let parsed: Record<string, unknown>;
+        try {
+          parsed = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          parsed = { text };
+        }
+        return { status: r.status, body: parsed };
+      },
+      async publishJob(message, opts = {}) {
+        const data = Buffer.from(opts.raw ?? JSON.stringify(message), 'utf8');
+        return publisherClient.topic(topics.jobs).publishMessage({ data });
+      },
+      async status(jobId) {
+        const r = await fetch(`${statusUrl}/jobs/${encodeURIComponent(jobId)}`, { headers: { accept: 'application/json' } });
+        return { status: r.status, body: (await r.json()) as JobStatus };
+      },
+      async waitForJob(jobId, timeoutMs = 60_000) {
+        const deadline = Date.now() + timeoutMs;
+        let last: unknown;
+        for (;;) {
+          const r = await rehearsal.status(jobId);
+          last = r.body;
+          if (r.status === 200 && (r.body.state === 'finished' || r.body.state === 'rejected')) return r.body;
+          if (Date.now() > deadline) {
+            throw new Error(`job ${jobId} not finished after ${timeoutMs} ms; last status ${JSON.stringify(last)}\n--- functions' output ---\n${rehearsal.output()}`);
+          }
+          await new Promise((res) => setTimeout(res, 100));
+        }
+      },
+      output: () => started.map((p) => p.output).join(''),
+      async close() {
+        await Promise.allSettled(started.map((p) => p.stop()));
+        await publisherClient.close().catch(() => undefined);
+        await pubsub.close();
+        await gcs.close();
+        await firestore.close();
+        await staged.remove();
+      },
+    };
+    return rehearsal;
+  } catch (e) {
+    await Promise.allSettled(started.map((p) => p.stop()));
+    await pubsub.close();
+    await gcs.close();
+    await firestore.close();
+    await staged.remove();
+    throw e;
+  }
+}
