@@ -44,10 +44,10 @@ function expected(n21: number, n22: number): AnalysisResult {
 }
 
 /** Uploads `pairs` copies of both samples under `prefix`. */
-async function uploadPairs(prefix: string, pairs: number): Promise<void> {
+async function uploadPairs(prefix: string, pairs: number, on: Rehearsal = r): Promise<void> {
   for (let i = 0; i < pairs; i++) {
-    await r.upload(`${prefix}r21_${i}.pool.root.1`, r21);
-    await r.upload(`${prefix}r22_${i}.root`, r22);
+    await on.upload(`${prefix}r21_${i}.pool.root.1`, r21);
+    await on.upload(`${prefix}r22_${i}.root`, r22);
   }
 }
 
@@ -150,8 +150,7 @@ describe('faults', () => {
       // the instance has opened the file and is reading it: kill it (Cloud Run starts a new one)
       for (const w of workersHandling('kill-worker/r22_')) {
         killed.push({ url: w.url, pid: w.pid });
-        process.kill(w.pid, 'SIGKILL');
-        void w.restart().catch((e) => console.error(e));
+        void r.crash(w).catch((e) => console.error(e));
       }
     });
     let job: JobStatus;
@@ -203,16 +202,8 @@ describe('faults', () => {
   test('a shard whose worker dies every time: after PHYSLITE_MAX_SHARD_ATTEMPTS deliveries it is failed (GAVE_UP), the job finishes with the rest', async () => {
     await uploadPairs('poison/', 1);
     await r.upload('poison/deadly.root', r22);
-    let kills = 0;
-    r.gcs.onMedia((req) => {
-      if (!req.key.endsWith('/poison/deadly.root')) return;
-      // kill only the instance handling that shard: the others' shards must not suffer
-      for (const w of workersHandling('poison/deadly.root')) {
-        kills++;
-        process.kill(w.pid, 'SIGKILL');
-        void w.restart().catch((e) => console.error(e));
-      }
-    });
+    // kill only the instance handling that shard: the others' shards must not suffer
+    const killer = killWhoeverReads('poison/deadly.root');
     let job: JobStatus;
     try {
       const { status, body } = await r.submit({ dataset: r.gs('poison/'), shardMB: 64 });
@@ -228,7 +219,7 @@ describe('faults', () => {
     assert.equal(job.failures[0]!.url, r.gs('poison/deadly.root'));
     assert.equal(job.failures[0]!.error.code, 'GAVE_UP');
     assert.match(job.failures[0]!.error.message, /gave up after 5 attempts; no error was recorded/);
-    assert.equal(kills, 5);
+    assert.equal(killer.kills, 5);
   });
 
   test('a truncated object and a corrupt basket: those shards fail with their reason, the job finishes with the rest', async () => {
@@ -262,9 +253,8 @@ describe('faults', () => {
       // the reducer has claimed the merge: it dies before it can write the result
       for (const f of r.functions.reducer!) {
         killed.push(f.pid);
-        process.kill(f.pid, 'SIGKILL');
+        void r.crash(f).catch((e) => console.error(e));
       }
-      for (const f of r.functions.reducer!) void f.restart().catch((e) => console.error(e));
     };
     r.firestore.server.state.emitter.on('create-document', onCreate);
     let job: JobStatus;
@@ -323,11 +313,65 @@ describe('faults', () => {
   });
 });
 
+describe('dead-lettering', () => {
+  // a second rehearsal whose subscriptions give up after 3 deliveries, below the worker's own
+  // limit: the dead-letter topic's subscription (the dead-letters function) records the shard
+  let dl: Rehearsal;
+  before(async () => {
+    dl = await startRehearsal({ maxDeliveryAttempts: 3, instances: { worker: 2 } });
+  });
+  after(async () => {
+    await dl?.close();
+  });
+
+  test('a shard message the queue gives up on reaches the dead-letters function: the shard is failed (DEAD_LETTER), the job finishes with the rest', async () => {
+    await uploadPairs('dl/', 1, dl);
+    await dl.upload('dl/deadly.root', r22);
+    const killer = killWhoeverReads('dl/deadly.root', dl);
+    let job: JobStatus;
+    try {
+      const { status, body } = await dl.submit({ dataset: dl.gs('dl/'), shardMB: 64 });
+      assert.equal(status, 202);
+      job = await dl.waitForJob(body.jobId as string, 60_000);
+    } finally {
+      dl.gcs.onMedia(undefined);
+    }
+    assert.equal(job.state, 'finished');
+    assert.deepEqual(job.shards, { total: 3, done: 2, failed: 1, pending: 0, running: 0 });
+    assert.deepEqual(job.result, expected(1, 1));
+    assert.equal(job.failures.length, 1);
+    assert.equal(job.failures[0]!.url, dl.gs('dl/deadly.root'));
+    assert.equal(job.failures[0]!.error.code, 'DEAD_LETTER');
+    assert.match(job.failures[0]!.error.message, /gave up after 3 delivery attempts/);
+    assert.equal(killer.kills, 3);
+    const stats = dl.pubsub.stats();
+    assert.equal(stats['eventarc-local-worker-sub']!.deadLettered, 1);
+    assert.equal(stats['eventarc-local-dead-letters-sub']!.acked, 1);
+    // what the dead-letters function received carried Pub/Sub's dead-letter attributes
+    const [dead] = dl.pubsub.published(dl.topics.deadLetters);
+    assert.equal(dead!.attributes.CloudPubSubDeadLetterSourceDeliveryCount, '3');
+    assert.equal(dead!.attributes.CloudPubSubDeadLetterSourceSubscription, 'eventarc-local-worker-sub');
+  });
+});
+
 /** The worker instances with a push in flight of a shard message that names `url`. */
-function workersHandling(url: string) {
-  const ids = new Set(r.pubsub.published(r.topics.shards).filter((m) => m.data.toString('utf8').includes(url)).map((m) => m.messageId));
-  const busy = new Set(r.pubsub.pushLog.filter((p) => p.endMs === undefined && ids.has(p.messageId)).map((p) => p.endpoint));
-  return r.functions.worker!.filter((w) => w.running && [...busy].some((e) => e.startsWith(w.url)));
+function workersHandling(url: string, on: Rehearsal = r) {
+  const ids = new Set(on.pubsub.published(on.topics.shards).filter((m) => m.data.toString('utf8').includes(url)).map((m) => m.messageId));
+  const busy = new Set(on.pubsub.pushLog.filter((p) => p.endMs === undefined && ids.has(p.messageId)).map((p) => p.endpoint));
+  return on.functions.worker!.filter((w) => w.running && [...busy].some((e) => e.startsWith(w.url)));
+}
+
+/** Kills the worker instance reading `url` whenever it reads it (Cloud Run replaces it); returns the kill count. */
+function killWhoeverReads(url: string, on: Rehearsal = r): { kills: number } {
+  const counter = { kills: 0 };
+  on.gcs.onMedia((req) => {
+    if (!req.key.endsWith(`/${url}`)) return;
+    for (const w of workersHandling(url, on)) {
+      counter.kills++;
+      void on.crash(w).catch((e) => console.error(e));
+    }
+  });
+  return counter;
 }
 
 /** A copy of the file with the middle of one compressed basket of the first branch matching `name` overwritten. */

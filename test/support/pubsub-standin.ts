@@ -35,7 +35,9 @@
 //   ack   = an answer 102, 200, 201, 202 or 204
 //   nack  = any other status, a connection error, or no answer within the
 //           ack deadline (the request is then aborted): backoff, then a
-//           redelivery, to the next endpoint (round-robin over the instances)
+//           redelivery, to the next endpoint (round-robin over the instances,
+//           preferring one with no push under way, as Cloud Run prefers an
+//           instance with a free request slot)
 //   format 'cloudevent' = what Eventarc sends a 2nd-gen function: binary
 //           content mode, headers ce-id (message id), ce-source
 //           (//pubsub.googleapis.com/projects/P/topics/T), ce-specversion 1.0,
@@ -252,6 +254,8 @@ interface PushSubscription {
   format: PushFormat;
   endpoints: string[];
   next: number;
+  /** Pushes under way per endpoint. */
+  busy: Map<string, number>;
   ackDeadlineMs: number;
   deadLetter?: { topic: TopicState; maxDeliveryAttempts: number; forwarded: Set<string> };
   /** Leases (LocalQueue message id / attempt) whose first push is under way: a second push of one is the concurrent duplicate. */
@@ -428,6 +432,7 @@ export class PubSubStandIn {
       format: options.format ?? 'cloudevent',
       endpoints: checkEndpoints(id, options.endpoints),
       next: 0,
+      busy: new Map(),
       ackDeadlineMs,
       leases: new Set(),
       counters: { redelivered: 0, timedOut: 0, afterAck: 0, afterAckPushed: 0, afterAckInFlight: 0, afterAckNacked: 0 },
@@ -690,12 +695,13 @@ export class PubSubStandIn {
 
   /** One POST to the subscription's next endpoint; true if acknowledged. Never throws. */
   private async push(sub: PushSubscription, message: StoredMessage, attempt: number, kind: PushRecord['kind']): Promise<boolean> {
-    const endpoint = sub.endpoints[sub.next++ % sub.endpoints.length]!;
-    sub.next %= sub.endpoints.length;
+    const endpoint = this.pickEndpoint(sub);
+    sub.busy.set(endpoint, (sub.busy.get(endpoint) ?? 0) + 1);
     const { headers, body } = this.render(sub, message, attempt);
     const record: PushRecord = { subscription: sub.id, messageId: message.messageId, attempt, kind, endpoint, startMs: performance.now() };
     this.pushLog.push(record);
     const outcome = await post(endpoint, headers, body, sub.ackDeadlineMs, this.requests);
+    sub.busy.set(endpoint, sub.busy.get(endpoint)! - 1);
     record.endMs = performance.now();
     record.ms = record.endMs - record.startMs;
     if (outcome.status !== undefined) record.status = outcome.status;
@@ -703,6 +709,26 @@ export class PubSubStandIn {
     if (outcome.timedOut) sub.counters.timedOut++;
     record.acked = outcome.status !== undefined && ACK_STATUSES.has(outcome.status) && outcome.error === undefined;
     return record.acked;
+  }
+
+  /**
+   * Round-robin over the endpoints, skipping those with a push under way while another is
+   * idle: Cloud Run sends a request to an instance with a free slot (a function instance has
+   * one by default), so with `concurrency` = number of instances each instance handles one
+   * push at a time, and killing an instance loses only the push it was handling.
+   */
+  private pickEndpoint(sub: PushSubscription): string {
+    const n = sub.endpoints.length;
+    for (let i = 0; i < n; i++) {
+      const e = sub.endpoints[(sub.next + i) % n]!;
+      if (!sub.busy.get(e)) {
+        sub.next = (sub.next + i + 1) % n;
+        return e;
+      }
+    }
+    const e = sub.endpoints[sub.next % n]!;
+    sub.next = (sub.next + 1) % n;
+    return e;
   }
 
   private render(sub: PushSubscription, m: StoredMessage, attempt: number): { headers: OutgoingHttpHeaders; body: Buffer } {

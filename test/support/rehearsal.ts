@@ -122,6 +122,13 @@ export interface Rehearsal {
   status(jobId: string): Promise<{ status: number; body: JobStatus }>;
   /** Polls the status function until the job is finished (or rejected); throws with the functions' output on timeout. */
   waitForJob(jobId: string, timeoutMs?: number): Promise<JobStatus>;
+  /**
+   * Crashes an instance now (SIGKILL, synchronously: safe to call from a hook that must stop it
+   * mid-request) and has a new one started, as Cloud Run does. Until it serves, the subscription
+   * pushes only to the other instances (Cloud Run routes requests to live instances only).
+   * Resolves when the new instance serves.
+   */
+  crash(instance: FunctionProcess): Promise<void>;
   /** Everything the functions printed. */
   output(): string;
   close(): Promise<void>;
@@ -187,17 +194,26 @@ export async function startRehearsal(options: RehearsalOptions = {}): Promise<Re
       }),
     );
 
+    const subscriptionOf = (name: string) => `eventarc-local-${name}-sub`;
+    const routeToLive = (name: string) => {
+      if (list[name]!.trigger === 'http') return;
+      const live = functions[name]!.filter((p) => p.running && !restarting.has(p)).map((p) => p.url);
+      // with none alive, pushes are refused (nacked) as Cloud Run answers when it has no instance
+      pubsub.setEndpoints(subscriptionOf(name), live.length ? live : functions[name]!.map((p) => p.url));
+    };
+    const restarting = new Set<FunctionProcess>();
     for (const [name, fn] of Object.entries(list)) {
       if (fn.trigger === 'http') continue;
       const topic = topics[fn.trigger];
       const deadLettered = topic !== topics.deadLetters;
-      pubsub.subscribe(topic, `eventarc-local-${name}-sub`, {
+      pubsub.subscribe(topic, subscriptionOf(name), {
         endpoints: functions[name]!.map((p) => p.url),
         format: options.format ?? 'cloudevent',
         ackDeadlineSeconds: options.ackDeadlineSeconds ?? 60,
         minBackoffMs: options.minBackoffMs ?? 100,
         maxBackoffMs: options.maxBackoffMs ?? 2000,
-        concurrency: functions[name]!.length * 4,
+        // one request at a time per instance, the functions' default (max_instance_request_concurrency 1)
+        concurrency: functions[name]!.length,
         ...(deadLettered ? { deadLetterTopic: topics.deadLetters, maxDeliveryAttempts: options.maxDeliveryAttempts ?? 10 } : {}),
       });
     }
@@ -256,6 +272,17 @@ export async function startRehearsal(options: RehearsalOptions = {}): Promise<Re
           }
           await new Promise((res) => setTimeout(res, 100));
         }
+      },
+      crash(instance) {
+        const name = Object.keys(functions).find((n) => functions[n]!.includes(instance));
+        if (!name) throw new Error(`crash(): ${instance.url} is not an instance of this rehearsal`);
+        if (instance.running) process.kill(instance.pid, 'SIGKILL');
+        restarting.add(instance);
+        routeToLive(name);
+        return instance.restart().finally(() => {
+          restarting.delete(instance);
+          routeToLive(name);
+        });
       },
       output: () => started.map((p) => p.output).join(''),
       async close() {
