@@ -200,26 +200,10 @@ describe('faults', () => {
   });
 
   test('a shard whose worker dies every time: after PHYSLITE_MAX_SHARD_ATTEMPTS deliveries it is failed (GAVE_UP), the job finishes with the rest', async () => {
-    await uploadPairs('poison/', 1);
-    await r.upload('poison/deadly.root', r22);
-    // kill only the instance handling that shard: the others' shards must not suffer
-    const killer = killWhoeverReads('poison/deadly.root');
-    let job: JobStatus;
-    try {
-      const { status, body } = await r.submit({ dataset: r.gs('poison/'), shardMB: 64 });
-      assert.equal(status, 202);
-      job = await r.waitForJob(body.jobId as string, 90_000);
-    } finally {
-      r.gcs.onMedia(undefined);
-    }
-    assert.equal(job.state, 'finished');
-    assert.deepEqual(job.shards, { total: 3, done: 2, failed: 1, pending: 0, running: 0 });
-    assert.deepEqual(job.result, expected(1, 1));
-    assert.equal(job.failures.length, 1);
-    assert.equal(job.failures[0]!.url, r.gs('poison/deadly.root'));
-    assert.equal(job.failures[0]!.error.code, 'GAVE_UP');
-    assert.match(job.failures[0]!.error.message, /gave up after 5 attempts; no error was recorded/);
-    assert.equal(killer.kills, 5);
+    const { failure, kills } = await runPoisonedJob(r, 'poison/');
+    assert.equal(failure.code, 'GAVE_UP');
+    assert.match(failure.message, /gave up after 5 attempts; no error was recorded/);
+    assert.equal(kills, 5);
   });
 
   test('a truncated object and a corrupt basket: those shards fail with their reason, the job finishes with the rest', async () => {
@@ -325,25 +309,10 @@ describe('dead-lettering', () => {
   });
 
   test('a shard message the queue gives up on reaches the dead-letters function: the shard is failed (DEAD_LETTER), the job finishes with the rest', async () => {
-    await uploadPairs('dl/', 1, dl);
-    await dl.upload('dl/deadly.root', r22);
-    const killer = killWhoeverReads('dl/deadly.root', dl);
-    let job: JobStatus;
-    try {
-      const { status, body } = await dl.submit({ dataset: dl.gs('dl/'), shardMB: 64 });
-      assert.equal(status, 202);
-      job = await dl.waitForJob(body.jobId as string, 60_000);
-    } finally {
-      dl.gcs.onMedia(undefined);
-    }
-    assert.equal(job.state, 'finished');
-    assert.deepEqual(job.shards, { total: 3, done: 2, failed: 1, pending: 0, running: 0 });
-    assert.deepEqual(job.result, expected(1, 1));
-    assert.equal(job.failures.length, 1);
-    assert.equal(job.failures[0]!.url, dl.gs('dl/deadly.root'));
-    assert.equal(job.failures[0]!.error.code, 'DEAD_LETTER');
-    assert.match(job.failures[0]!.error.message, /gave up after 3 delivery attempts/);
-    assert.equal(killer.kills, 3);
+    const { failure, kills } = await runPoisonedJob(dl, 'dl/');
+    assert.equal(failure.code, 'DEAD_LETTER');
+    assert.match(failure.message, /gave up after 3 delivery attempts/);
+    assert.equal(kills, 3);
     const stats = dl.pubsub.stats();
     assert.equal(stats['eventarc-local-worker-sub']!.deadLettered, 1);
     assert.equal(stats['eventarc-local-dead-letters-sub']!.acked, 1);
@@ -353,6 +322,31 @@ describe('dead-lettering', () => {
     assert.equal(dead!.attributes.CloudPubSubDeadLetterSourceSubscription, 'eventarc-local-worker-sub');
   });
 });
+
+/**
+ * A job over one pair of samples and `deadly.root`, whose worker instance is killed whenever it
+ * reads that file. The job must finish with the pair's exact result and that one shard failed.
+ */
+async function runPoisonedJob(on: Rehearsal, prefix: string): Promise<{ failure: { code: string; message: string }; kills: number }> {
+  await uploadPairs(prefix, 1, on);
+  await on.upload(`${prefix}deadly.root`, r22);
+  // kill only the instance handling that shard: the others' shards must not suffer
+  const killer = killWhoeverReads(`${prefix}deadly.root`, on);
+  let job: JobStatus;
+  try {
+    const { status, body } = await on.submit({ dataset: on.gs(prefix), shardMB: 64 });
+    assert.equal(status, 202);
+    job = await on.waitForJob(body.jobId as string, 90_000);
+  } finally {
+    on.gcs.onMedia(undefined);
+  }
+  assert.equal(job.state, 'finished');
+  assert.deepEqual(job.shards, { total: 3, done: 2, failed: 1, pending: 0, running: 0 });
+  assert.deepEqual(job.result, expected(1, 1));
+  assert.equal(job.failures.length, 1);
+  assert.equal(job.failures[0]!.url, on.gs(`${prefix}deadly.root`));
+  return { failure: job.failures[0]!.error, kills: killer.kills };
+}
 
 /** The worker instances with a push in flight of a shard message that names `url`. */
 function workersHandling(url: string, on: Rehearsal = r) {
