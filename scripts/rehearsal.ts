@@ -14,6 +14,7 @@
 //   --faults       every message also delivered a second time concurrently, 1 in 5 range reads
 //                  answered 503: the result must not change
 //   --keep         leave everything running after the job (Ctrl-C to stop) to browse the status page
+//   --profile DIR  write a V8 CPU profile of each worker instance into DIR (open in Chrome DevTools)
 
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     format: { type: 'string', default: 'cloudevent' },
     faults: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
 const shards = Number(values.shards);
@@ -44,6 +46,16 @@ if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must b
 if (values.format !== 'cloudevent' && values.format !== 'push') throw new Error(`--format must be cloudevent or push, got ${values.format}`);
 
 const SHARD_MB = 0.8;
+
+/** CPU time of a process so far, from ps (0 if it cannot be read). */
+function cpuSeconds(pid: number): number {
+  try {
+    const out = execFileSync('ps', ['-o', 'cputimes=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    return Number(out) || 0;
+  } catch {
+    return 0;
+  }
+}
 const pairs = Math.max(1, Math.round(shards / 5));
 
 console.log('building the function bundles …');
@@ -63,7 +75,8 @@ for (let i = 0; i < 5; i++) {
 const expected = mergeAll(Array.from({ length: pairs }, () => one).flat() as AnalysisResult[]);
 
 const t0 = performance.now();
-const r = await startRehearsal({ instances: { worker: workers }, format: values.format });
+const nodeArgs = values.profile ? { worker: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] } : undefined;
+const r = await startRehearsal({ instances: { worker: workers }, format: values.format, nodeArgs });
 const started = performance.now() - t0;
 let failed = false;
 try {
@@ -111,11 +124,18 @@ try {
   console.log();
   for (const row of [head, ...rows]) console.log(row.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('  '));
   console.log(`storage: ${r.gcs.mediaRequests} range reads, ${(r.gcs.bytesSent / 1e6).toFixed(1)} MB sent, ${r.gcs.metadataRequests} metadata and ${r.gcs.listRequests} list requests, ${r.gcs.faultsApplied} faults injected`);
+  // where the machine's time went: each function process, and this one (Firestore emulator, stand-ins)
+  const cpu = Object.values(r.functions)
+    .flat()
+    .map((f) => `${f.name}:${f.port} ${cpuSeconds(f.pid).toFixed(1)}`);
+  const self = process.cpuUsage();
+  console.log(`CPU seconds: ${cpu.join(', ')}; emulator + stand-ins + this script ${((self.user + self.system) / 1e6).toFixed(1)}`);
   if (values.keep) {
     console.log(`\nstill running: ${r.statusUrl}/jobs — Ctrl-C to stop`);
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
   }
 } finally {
   await r.close();
+  if (values.profile) console.log(`worker CPU profiles in ${path.resolve(values.profile)}`);
 }
 process.exitCode = failed ? 1 : 0;

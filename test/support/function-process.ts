@@ -44,6 +44,8 @@ export interface FunctionSpec {
   port?: number;
   /** Called with every line the process prints. */
   onLine?: (line: string) => void;
+  /** Extra options for node itself, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
   /** How long to wait for the server to answer after start (default 20 s). */
   startTimeoutMs?: number;
 }
@@ -93,7 +95,7 @@ export async function startFunction(spec: FunctionSpec): Promise<FunctionProcess
     const gen = generation;
     const args = [FRAMEWORK_MAIN, `--target=${spec.entryPoint}`, `--signature-type=${spec.signatureType}`, `--source=${spec.dir}`, `--port=${port}`];
     const env = { PATH: process.env.PATH ?? '', ...spec.env, PORT: String(port), K_SERVICE: spec.name, K_REVISION: `${spec.name}-${String(gen).padStart(5, '0')}` };
-    const proc = spawn(process.execPath, ['--enable-source-maps', '--import', LOOPBACK_ONLY, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--enable-source-maps', ...(spec.nodeArgs ?? []), '--import', LOOPBACK_ONLY, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     exited = new Promise((resolve) => proc.once('exit', () => resolve()));
     let partial = '';

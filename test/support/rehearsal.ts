@@ -95,6 +95,8 @@ export interface RehearsalOptions {
    * also counts deliveries that never reached an instance (refused while one restarts).
    */
   maxDeliveryAttempts?: number;
+  /** Extra node options per function, e.g. { worker: ['--cpu-prof', '--cpu-prof-dir=prof'] } to profile the workers. */
+  nodeArgs?: Partial<Record<string, string[]>>;
   /** Every line a function prints, prefixed with its name (default: kept in each process's output only). */
   onLine?: (fn: string, line: string) => void;
 }
@@ -186,6 +188,7 @@ export async function startRehearsal(options: RehearsalOptions = {}): Promise<Re
             signatureType: fn.trigger === 'http' ? 'http' : 'cloudevent',
             env,
             port: name === 'status' && i === 0 ? statusPort : undefined,
+            nodeArgs: options.nodeArgs?.[name],
             onLine: options.onLine ? (line) => options.onLine!(name, line) : undefined,
           });
           started.push(proc);
