@@ -4,7 +4,8 @@
 // Run would give it, and the official Google clients inside them talk to
 // local servers through their own emulator settings:
 //
-//   Firestore      @firestore-emulator/server, in this process   FIRESTORE_EMULATOR_HOST
+//   Firestore      @firestore-emulator/server, in this process,  FIRESTORE_EMULATOR_HOST
+//                  or the official emulator (PHYSLITE_REHEARSAL_FIRESTORE=host:port)
 //   Pub/Sub        test/support/pubsub-standin.ts (gRPC Publisher
 //                  + push delivery as Eventarc's CloudEvents)     PUBSUB_EMULATOR_HOST
 //   Cloud Storage  test/support/fake-gcs.ts (JSON API)            STORAGE_EMULATOR_HOST
@@ -34,7 +35,8 @@ import { Storage } from '@google-cloud/storage';
 import type { JobStatus } from '../../shared/pipeline/model';
 import { DEFAULT_TOPICS, type Topics } from '../../shared/pipeline/model';
 import { startFakeGcs, type FakeGcs } from './fake-gcs';
-import { startFirestoreEmulator, type FirestoreEmulator } from './firestore-emulator';
+import { Firestore } from '@google-cloud/firestore';
+import { startFirestoreEmulator } from './firestore-emulator';
 import { freePort, startFunction, type FunctionProcess } from './function-process';
 import { startPubSubStandIn, type PubSubStandIn } from './pubsub-standin';
 
@@ -97,12 +99,36 @@ export interface RehearsalOptions {
   maxDeliveryAttempts?: number;
   /** Extra node options per function, e.g. { worker: ['--cpu-prof', '--cpu-prof-dir=prof'] } to profile the workers. */
   nodeArgs?: Partial<Record<string, string[]>>;
+  /**
+   * host:port of a Firestore emulator already running (e.g. the official one:
+   * `gcloud emulators firestore start --host-port=127.0.0.1:8080`). Default: the
+   * PHYSLITE_REHEARSAL_FIRESTORE environment variable, else @firestore-emulator/server
+   * started in this process.
+   */
+  firestoreHost?: string;
   /** Every line a function prints, prefixed with its name (default: kept in each process's output only). */
   onLine?: (fn: string, line: string) => void;
 }
 
+/** The Firestore the functions use, as the tests see it. */
+export interface RehearsalFirestore {
+  /** host:port (FIRESTORE_EMULATOR_HOST of the functions). */
+  readonly host: string;
+  /** 'in-process' (@firestore-emulator/server here) or 'external' (an emulator given by host). */
+  readonly kind: 'in-process' | 'external';
+  /** A client of this process on it. */
+  firestore(): Firestore;
+  /**
+   * Calls `cb` once when the document `path` (e.g. 'physlite-jobs/J/control/claim') is
+   * created. In-process it is called synchronously inside the commit, before the writer gets
+   * its answer; on an external emulator it comes from a snapshot listener, a little later.
+   */
+  whenCreated(path: string, cb: () => void): () => void;
+  close(): Promise<void>;
+}
+
 export interface Rehearsal {
-  readonly firestore: FirestoreEmulator;
+  readonly firestore: RehearsalFirestore;
   readonly pubsub: PubSubStandIn;
   readonly gcs: FakeGcs;
   /** A Storage client of this process, on the stand-in. */
@@ -145,12 +171,50 @@ function topicsFromEnv(env: Record<string, string>): Topics {
   };
 }
 
+async function startFirestore(externalHost: string | undefined): Promise<RehearsalFirestore> {
+  if (externalHost) {
+    const db = new Firestore({ projectId: PROJECT, host: externalHost, ssl: false, credentials: { client_email: 'rehearsal@example.com', private_key: 'unused by emulators' } });
+    return {
+      host: externalHost,
+      kind: 'external',
+      firestore: () => db,
+      whenCreated(path, cb) {
+        let fired = false;
+        const stop = db.doc(path).onSnapshot((snap) => {
+          if (fired || !snap.exists) return;
+          fired = true;
+          cb();
+        });
+        return stop;
+      },
+      close: () => db.terminate(),
+    };
+  }
+  const emu = await startFirestoreEmulator({ projectId: PROJECT });
+  const db = emu.firestore();
+  return {
+    host: emu.host,
+    kind: 'in-process',
+    firestore: () => db,
+    whenCreated(path, cb) {
+      const onCreate = ({ document }: { document: { getDocumentPath(): string } }) => {
+        if (document.getDocumentPath() !== path) return;
+        emu.server.state.emitter.off('create-document', onCreate);
+        cb();
+      };
+      emu.server.state.emitter.on('create-document', onCreate);
+      return () => emu.server.state.emitter.off('create-document', onCreate);
+    },
+    close: () => emu.close(),
+  };
+}
+
 export async function startRehearsal(options: RehearsalOptions = {}): Promise<Rehearsal> {
   const list = functionList();
   const staged = await stageBundles(options.functionsDir ?? path.join(ROOT, 'dist/functions'), Object.keys(list));
   const functionsDir = staged.dir;
   const started: FunctionProcess[] = [];
-  const firestore = await startFirestoreEmulator({ projectId: PROJECT });
+  const firestore = await startFirestore(options.firestoreHost ?? process.env.PHYSLITE_REHEARSAL_FIRESTORE);
   const pubsub = await startPubSubStandIn({ projectId: PROJECT });
   const gcs = await startFakeGcs({});
   gcs.addBucket(BUCKET);
