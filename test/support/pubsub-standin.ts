@@ -59,6 +59,13 @@
 // …SourceSubscription (the subscription id), …SourceSubscriptionProject and
 // …SourceTopicPublishTime. These do not count against the attribute limit.
 //
+// Publish faults (setPublishFault): the gRPC Publish method answers a chosen
+// status instead of storing the messages — UNAVAILABLE as when Pub/Sub cannot
+// be reached (the client retries it), PERMISSION_DENIED as for a service
+// account without roles/pubsub.publisher (not retried) — for every topic or
+// some, for the next `times` calls or until cleared. Such calls are in rpcLog
+// with their code; nothing is stored or pushed.
+//
 // Faults (setFaults): 'concurrent' duplicates are LocalQueue's (a second push
 // of the same lease at the same time, to the next endpoint); 'after-ack'
 // pushes an acknowledged message once more (same id, same body but for
@@ -158,6 +165,24 @@ export interface Faults {
   /** Default Math.random. */
   random?: () => number;
 }
+
+/** A failure of the gRPC Publish method (setPublishFault). */
+export interface PublishFault {
+  /** The status every matching Publish call answers, e.g. grpc.status.UNAVAILABLE (14) or grpc.status.PERMISSION_DENIED (7). */
+  code: grpc.status;
+  /** The error's details; default: PUBLISH_FAULT_DETAILS for the code, else "injected fault (CODE)". */
+  details?: string;
+  /** Only Publish calls on these topics (ids in the stand-in's project, or full names); default every topic. */
+  topics?: readonly string[];
+  /** Only the next `times` matching calls, then the fault clears itself; default until setPublishFault(undefined). */
+  times?: number;
+}
+
+/** Default details of an injected Publish fault (PERMISSION_DENIED: Pub/Sub's wording). */
+const PUBLISH_FAULT_DETAILS: Partial<Record<grpc.status, string>> = {
+  [grpc.status.UNAVAILABLE]: 'The service is currently unavailable.',
+  [grpc.status.PERMISSION_DENIED]: 'User not authorized to perform this action.',
+};
 
 export interface PublishedMessage {
   messageId: string;
@@ -317,6 +342,8 @@ export class PubSubStandIn {
   private readonly messages = new Map<string, StoredMessage>();
   private readonly queue: LocalQueue;
   private faults: Required<Faults> = { duplicateRate: 0, duplicateMode: 'concurrent', random: Math.random };
+  /** setPublishFault's fault: full topic names (undefined: every topic) and the calls left (undefined: unlimited). */
+  private publishFault: { code: grpc.status; details: string; topics?: Set<string>; left?: number } | undefined;
   /** Pushes under way, aborted by close(). */
   private readonly requests = new Set<ClientRequest>();
   /** After-ack duplicates scheduled or under way (idle() waits for them; LocalQueue does not know them). */
@@ -472,6 +499,27 @@ export class PubSubStandIn {
     this.faults = { duplicateRate: rate, duplicateMode: mode, random: faults.random ?? Math.random };
   }
 
+  /**
+   * Makes the gRPC Publish method fail with `fault.code` (for the topics
+   * named, or all; the next `times` calls, or until cleared); undefined clears
+   * it. Publishing through publish() here is not affected. Topics need not
+   * exist yet.
+   */
+  setPublishFault(fault: PublishFault | undefined): void {
+    if (fault === undefined) {
+      this.publishFault = undefined;
+      return;
+    }
+    if (!Number.isInteger(fault.code) || fault.code <= grpc.status.OK || fault.code > grpc.status.UNAUTHENTICATED) throw new RangeError(`setPublishFault: code must be a gRPC error status (1-16), got ${String(fault.code)}`);
+    if (fault.times !== undefined && !(Number.isInteger(fault.times) && fault.times > 0)) throw new RangeError(`setPublishFault: times must be a positive integer, got ${String(fault.times)}`);
+    this.publishFault = {
+      code: fault.code,
+      details: fault.details ?? PUBLISH_FAULT_DETAILS[fault.code] ?? `injected fault (${grpc.status[fault.code]})`,
+      ...(fault.topics ? { topics: new Set(fault.topics.map((t) => this.parseTopic(t, false).name)) } : {}),
+      ...(fault.times !== undefined ? { left: fault.times } : {}),
+    };
+  }
+
   stats(): Record<string, PushSubscriptionStats> {
     const q = this.queue.stats();
     const out: Record<string, PushSubscriptionStats> = {};
@@ -579,6 +627,11 @@ export class PubSubStandIn {
 
   private rpcPublish(r: { topic?: string; messages?: IncomingMessageJson[] }): object {
     const topic = this.topicFor(r.topic, true);
+    const fault = this.publishFault;
+    if (fault && (!fault.topics || fault.topics.has(topic.name))) {
+      if (fault.left !== undefined && --fault.left <= 0) this.publishFault = undefined;
+      throw new PubSubStandInError(fault.code, fault.details);
+    }
     const messages = (r.messages ?? []).map((m) => ({ data: Buffer.from(m.data ?? []), attributes: m.attributes ?? {}, orderingKey: m.orderingKey }));
     return { messageIds: this.publishTo(topic, messages, true) };
   }
