@@ -109,6 +109,18 @@ interface ShardRun {
 
 /** Opens the shard's object and runs the analysis over its part. Throws RootError / PermanentShardError / AnalysisConfigError. */
 export async function runShard(task: ShardTask, deps: Pick<WorkerDeps, 'objects' | 'config'>, t0: number, now: () => number = Date.now): Promise<ShardRun> {
+  try {
+    return await runShardOnce(task, deps, t0, now);
+  } catch (e) {
+    // reads are pinned to the planned generation: "not found" means the object was replaced or deleted since
+    if (task.generation !== undefined && e instanceof RootError && e.code === 'SOURCE_NOT_FOUND') {
+      throw new PermanentShardError('CHANGED', `${task.url} (generation ${task.generation}) is gone: the object was deleted or overwritten after the job was planned; run a new job (${e.message})`);
+    }
+    throw e;
+  }
+}
+
+async function runShardOnce(task: ShardTask, deps: Pick<WorkerDeps, 'objects' | 'config'>, t0: number, now: () => number): Promise<ShardRun> {
   const analysis = createAnalysis(task.analysis, task.options);
   const info = { url: task.url, ...(task.size !== undefined ? { size: task.size } : {}), ...(task.generation !== undefined ? { generation: task.generation } : {}) };
   const source = await deps.objects.open(task.url, info);
