@@ -27,8 +27,15 @@ export interface ReducerDeps {
   log?: (line: string) => void;
 }
 
-/** Failures listed in the final record (the document must stay far below 1 MiB); the rest are counted. */
+/**
+ * Failures listed in the final record: at most this many, in at most MAX_LISTED_FAILURE_BYTES of
+ * JSON (URLs may be 1 KiB each and a message quotes one), so the record stays far below
+ * Firestore's 1 MiB per document; the rest are counted.
+ */
 export const MAX_LISTED_FAILURES = 500;
+export const MAX_LISTED_FAILURE_BYTES = 256 * 1024;
+/** A listed failure's message is cut to this many characters. */
+export const MAX_FAILURE_MESSAGE_CHARS = 1000;
 
 export type ReduceOutcome = 'waiting' | 'finalized' | 'already-finished' | 'claimed-elsewhere' | 'no-job';
 
@@ -98,9 +105,19 @@ export async function mergeShardRecords(job: Pick<JobRecord, 'jobId' | 'analysis
   const total = createAnalysis(job.analysis, job.options).empty();
   const out: MergedShards = { result: total, done: 0, failed: 0, events: 0, bytesRead: 0, failures: [] };
   let seen = 0;
+  let listedBytes = 0;
   const fail = (r: ShardRecord, code: string, message: string) => {
     out.failed++;
-    if (out.failures.length < MAX_LISTED_FAILURES) out.failures.push({ shard: r.index, url: r.url, part: r.part, parts: r.parts, error: { code, message } });
+    if (out.failures.length >= MAX_LISTED_FAILURES || listedBytes >= MAX_LISTED_FAILURE_BYTES) return;
+    const cut = message.length > MAX_FAILURE_MESSAGE_CHARS ? `${message.slice(0, MAX_FAILURE_MESSAGE_CHARS - 1)}…` : message;
+    const failure: ShardFailure = { shard: r.index, url: r.url, part: r.part, parts: r.parts, error: { code, message: cut } };
+    const bytes = Buffer.byteLength(JSON.stringify(failure), 'utf8');
+    if (listedBytes + bytes > MAX_LISTED_FAILURE_BYTES) {
+      listedBytes = MAX_LISTED_FAILURE_BYTES; // full: list no more, keep the order of those listed
+      return;
+    }
+    listedBytes += bytes;
+    out.failures.push(failure);
   };
   for await (const r of jobs.shardRecords(job.jobId)) {
     seen++;
