@@ -332,9 +332,15 @@ describe('GcsObjectStore', () => {
       rootNames.slice(0, 3),
     );
     assert.equal(gcs.listRequests, 2);
+    // a name that is a folder means the folder (as locally, and as `gcloud storage ls` reads it) …
     assert.deepEqual(
       (await store.list(`gs://${BUCKET}/data/run1`, 10)).map((o) => o.url),
-      ['data/run1/x.root', 'data/run1_b.root', 'data/run1_c.root'].map((n) => `gs://${BUCKET}/${n}`),
+      ['data/run1/x.root'].map((n) => `gs://${BUCKET}/${n}`),
+    );
+    // … any other is a plain name prefix
+    assert.deepEqual(
+      (await store.list(`gs://${BUCKET}/data/run1_`, 10)).map((o) => o.url),
+      ['data/run1_b.root', 'data/run1_c.root'].map((n) => `gs://${BUCKET}/${n}`),
     );
     assert.equal((await store.list(`gs://${BUCKET}`, 100)).length, rootNames.length + 1);
     assert.equal((await store.list(`gs://${BUCKET}/`, 100)).length, rootNames.length + 1);

@@ -89,11 +89,14 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   async list(prefixUrl: string, limit: number): Promise<ObjectInfo[]> {
-    const { bucket: bucketName, prefix } = parseGsPrefix(prefixUrl);
+    const { bucket: bucketName, prefix: given } = parseGsPrefix(prefixUrl);
     checkCount('limit', limit, 0);
     const out: ObjectInfo[] = [];
     if (limit === 0) return out;
     const bucket = this.bucket(await this.client(), bucketName);
+    // gs://b/run1 names the folder run1/ when there is one (as the local store and `gcloud storage ls`
+    // read it), not also run10/; otherwise it is a plain name prefix
+    const prefix = given === '' || given.endsWith('/') || !(await this.hasObjectUnder(bucket, bucketName, `${given}/`, prefixUrl)) ? given : `${given}/`;
     let pageToken: string | undefined;
     do {
       const query: GetFilesOptions = { prefix, autoPaginate: false, maxResults: this.pageSize, fields: LIST_FIELDS };
@@ -109,6 +112,14 @@ export class GcsObjectStore implements ObjectStore {
       pageToken = typeof page.nextPageToken === 'string' && page.nextPageToken !== '' ? page.nextPageToken : undefined;
     } while (pageToken !== undefined);
     return out;
+  }
+
+  /** Whether any object's name starts with `folder` (one listing request of one item). */
+  private async hasObjectUnder(bucket: ReturnType<GcsObjectStore['bucket']>, bucketName: string, folder: string, prefixUrl: string): Promise<boolean> {
+    const query: GetFilesOptions = { prefix: folder, autoPaginate: false, maxResults: 1, fields: 'items(name)' };
+    if (this.options.userProject) query.userProject = this.options.userProject;
+    const [, , response] = await this.call('list', prefixUrl, bucketName, () => bucket.getFiles(query));
+    return ((response ?? {}) as { items?: unknown[] }).items?.length ? true : false;
   }
 
   async stat(url: string): Promise<ObjectInfo> {
