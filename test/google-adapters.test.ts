@@ -60,15 +60,16 @@ test('configFromEnv: defaults, every override, and bad numbers refused with the 
   assert.equal(c.shardDeadlineMs, 300_000);
   assert.equal(c.maxShardAttempts, 7);
   assert.deepEqual(c.topics, { jobs: 'j', shards: 's', shardDone: 'd', deadLetters: 'dl' });
-  assert.throws(() => configFromEnv({ PHYSLITE_MAX_SHARDS: 'lots' }), /PHYSLITE_MAX_SHARDS must be a positive number, got "lots"/);
+  assert.throws(() => configFromEnv({ PHYSLITE_MAX_SHARDS: 'lots' }), /PHYSLITE_MAX_SHARDS must be a whole number from 1 to 1000000, got "lots"/);
   assert.throws(() => configFromEnv({ PHYSLITE_SHARD_MB: '-1' }), /PHYSLITE_SHARD_MB/);
 });
 
 test('readOptionsFromEnv: storage deadline and retries, zero retries allowed, nonsense refused', () => {
   assert.deepEqual(readOptionsFromEnv({}), {});
   assert.deepEqual(readOptionsFromEnv({ PHYSLITE_READ_TIMEOUT_S: '2.5', PHYSLITE_READ_RETRIES: '0' }), { timeoutMs: 2500, retries: 0 });
-  assert.throws(() => readOptionsFromEnv({ PHYSLITE_READ_TIMEOUT_S: '0' }), /PHYSLITE_READ_TIMEOUT_S must be a positive number, got "0"/);
-  assert.throws(() => readOptionsFromEnv({ PHYSLITE_READ_RETRIES: '-1' }), /PHYSLITE_READ_RETRIES must be a non-negative number/);
+  assert.throws(() => readOptionsFromEnv({ PHYSLITE_READ_TIMEOUT_S: '0' }), /PHYSLITE_READ_TIMEOUT_S must be a number above 0 and at most 600, got "0"/);
+  assert.throws(() => readOptionsFromEnv({ PHYSLITE_READ_RETRIES: '-1' }), /PHYSLITE_READ_RETRIES must be a whole number from 0 to 20, got "-1"/);
+  assert.throws(() => readOptionsFromEnv({ PHYSLITE_READ_RETRIES: '1.5' }), /PHYSLITE_READ_RETRIES must be a whole number/);
 });
 
 test('the cloud object store refuses local paths and passes gs:// and https:// through', async () => {

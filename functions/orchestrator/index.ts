@@ -6,6 +6,9 @@ import { orchestratorHttp } from '../../shared/pipeline/http';
 import { handleJobDelivery } from '../../shared/pipeline/orchestrator';
 import { onDelivery, sendHttp, toHttpRequest } from '../lib/adapt';
 
-ff.http('orchestrator', async (req, res) => sendHttp(res, await orchestratorHttp(toHttpRequest(req), googleDeps())));
+// read when the module loads: a bad setting stops the instance at start, naming the variable
+const deps = googleDeps();
 
-ff.cloudEvent('orchestratorJobs', (event: ff.CloudEvent<unknown>) => onDelivery(event, 'orchestratorJobs', (d) => handleJobDelivery(d, googleDeps())));
+ff.http('orchestrator', async (req, res) => sendHttp(res, await orchestratorHttp(toHttpRequest(req), deps)));
+
+ff.cloudEvent('orchestratorJobs', (event: ff.CloudEvent<unknown>) => onDelivery(event, 'orchestratorJobs', (d) => handleJobDelivery(d, deps)));

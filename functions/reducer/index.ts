@@ -5,8 +5,11 @@ import { googleDeps } from '../../shared/pipeline/google/env';
 import { handleDeadLetter, handleShardDoneDelivery } from '../../shared/pipeline/reducer';
 import { onDelivery } from '../lib/adapt';
 
+// read when the module loads: a bad setting stops the instance at start, naming the variable
+const deps = googleDeps();
+
 const workerId = `${process.env.K_REVISION ?? 'reducer'}/${process.pid}`;
 
-ff.cloudEvent('reducer', (event: ff.CloudEvent<unknown>) => onDelivery(event, 'reducer', (d) => handleShardDoneDelivery(d, { ...googleDeps(), workerId })));
+ff.cloudEvent('reducer', (event: ff.CloudEvent<unknown>) => onDelivery(event, 'reducer', (d) => handleShardDoneDelivery(d, { ...deps, workerId })));
 
-ff.cloudEvent('deadLetters', (event: ff.CloudEvent<unknown>) => onDelivery(event, 'deadLetters', (d) => handleDeadLetter(d, { ...googleDeps(), workerId })));
+ff.cloudEvent('deadLetters', (event: ff.CloudEvent<unknown>) => onDelivery(event, 'deadLetters', (d) => handleDeadLetter(d, { ...deps, workerId })));

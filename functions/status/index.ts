@@ -4,4 +4,7 @@ import { googleDeps } from '../../shared/pipeline/google/env';
 import { statusHttp } from '../../shared/pipeline/http';
 import { sendHttp, toHttpRequest } from '../lib/adapt';
 
-ff.http('status', async (req, res) => sendHttp(res, await statusHttp(toHttpRequest(req), googleDeps())));
+// read when the module loads: a bad setting stops the instance at start, naming the variable
+const deps = googleDeps();
+
+ff.http('status', async (req, res) => sendHttp(res, await statusHttp(toHttpRequest(req), deps)));

@@ -4,6 +4,9 @@ import { googleDeps } from '../../shared/pipeline/google/env';
 import { handleShardDelivery } from '../../shared/pipeline/worker';
 import { onDelivery } from '../lib/adapt';
 
+// read when the module loads: a bad setting stops the instance at start, naming the variable
+const deps = googleDeps();
+
 const workerId = `${process.env.K_REVISION ?? 'worker'}/${process.pid}`;
 
-ff.cloudEvent('worker', (event: ff.CloudEvent<unknown>) => onDelivery(event, 'worker', (d) => handleShardDelivery(d, { ...googleDeps(), workerId })));
+ff.cloudEvent('worker', (event: ff.CloudEvent<unknown>) => onDelivery(event, 'worker', (d) => handleShardDelivery(d, { ...deps, workerId })));

@@ -22,8 +22,9 @@
 //   await r.close();
 //
 // The settings that differ from production are only those that make the
-// rehearsal fast: short retry backoffs, a 2 s storage request deadline, and
-// short ack deadlines (still far longer than a shard takes here).
+// rehearsal fast: short retry backoffs, 2 s deadlines for a storage request and
+// for Pub/Sub to accept a message, and short ack deadlines (still far longer
+// than a shard takes here).
 
 import { readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
@@ -134,6 +135,8 @@ export interface Rehearsal {
   /** A Storage client of this process, on the stand-in. */
   readonly storage: Storage;
   readonly topics: Topics;
+  /** The environment every function gets (to start more instances like them). */
+  readonly env: Readonly<Record<string, string>>;
   /** Running instances of each function. */
   readonly functions: Record<string, FunctionProcess[]>;
   readonly orchestratorUrl: string;
@@ -233,6 +236,7 @@ export async function startRehearsal(options: RehearsalOptions = {}): Promise<Re
       NODE_ENV: 'production',
       PHYSLITE_STATUS_URL: statusUrl,
       PHYSLITE_READ_TIMEOUT_S: '2',
+      PHYSLITE_PUBLISH_TIMEOUT_S: '2',
       ...options.env,
     };
     const topics = topicsFromEnv(env);
@@ -295,6 +299,7 @@ export async function startRehearsal(options: RehearsalOptions = {}): Promise<Re
       gcs,
       storage,
       topics,
+      env,
       functions,
       orchestratorUrl,
       statusUrl,

@@ -3,7 +3,7 @@
 // Terraform module sets each of them; a test checks the two agree).
 
 import { RootError } from '../../root/errors';
-import { resolveConfig, type PipelineConfig } from '../config';
+import { DEFAULT_CONFIG, resolveConfig, type PipelineConfig } from '../config';
 import { createLocalObjectStore } from '../local/object-store';
 import type { NetworkOptions } from '../../root/source/types';
 import type { DocumentStore, ObjectInfo, ObjectStore, Publisher } from '../ports';
@@ -25,40 +25,65 @@ export const ENV_VARS = {
   PHYSLITE_MAX_SHARD_ATTEMPTS: 'deliveries of a shard before it is recorded as failed',
   PHYSLITE_READ_TIMEOUT_S: 'deadline of one Cloud Storage / HTTP request of the readers, seconds (default 30)',
   PHYSLITE_READ_RETRIES: 'repeats of a storage request after a transient failure, before the delivery fails (default 2)',
+  PHYSLITE_PUBLISH_TIMEOUT_S: 'how long the orchestrator waits for Pub/Sub to accept a message before answering 503, seconds (default 30)',
 } as const;
 
 type Env = Record<string, string | undefined>;
 
-function positive(env: Env, name: keyof typeof ENV_VARS, allowZero = false): number | undefined {
+interface Range {
+  min: number;
+  max: number;
+  /** Whole numbers only (counts). */
+  integer?: boolean;
+  /** min itself is not allowed (a duration must be above 0). */
+  aboveMin?: boolean;
+}
+
+/** A numeric variable within its range, or an error naming it: a typo must not become 0 or NaN. */
+function numberVar(env: Env, name: keyof typeof ENV_VARS, range: Range): number | undefined {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new Error(`environment variable ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got "${v}"`);
+  const ok = Number.isFinite(n) && (range.aboveMin ? n > range.min : n >= range.min) && n <= range.max && (!range.integer || Number.isInteger(n));
+  if (!ok) {
+    const kind = range.integer ? 'a whole number' : 'a number';
+    throw new Error(`environment variable ${name} must be ${kind} ${range.aboveMin ? 'above' : 'from'} ${range.min} ${range.aboveMin ? 'and at most' : 'to'} ${range.max}, got "${v}"`);
+  }
   return n;
 }
+
+/** The largest request timeout of any Cloud Run function (HTTP functions; event-driven ones stop at 540 s). */
+const MAX_FUNCTION_SECONDS = 3600;
 
 /** Deadline and retries of the storage readers (gs:// and https://). */
 export function readOptionsFromEnv(env: Env = process.env): NetworkOptions {
   const o: NetworkOptions = {};
-  const timeout = positive(env, 'PHYSLITE_READ_TIMEOUT_S');
+  const timeout = numberVar(env, 'PHYSLITE_READ_TIMEOUT_S', { min: 0, max: 600, aboveMin: true });
   if (timeout !== undefined) o.timeoutMs = Math.round(timeout * 1000);
-  const retries = positive(env, 'PHYSLITE_READ_RETRIES', true);
-  if (retries !== undefined) o.retries = Math.floor(retries);
+  const retries = numberVar(env, 'PHYSLITE_READ_RETRIES', { min: 0, max: 20, integer: true });
+  if (retries !== undefined) o.retries = retries;
   return o;
+}
+
+/** How long the orchestrator waits for Pub/Sub to confirm a message, ms (default 30 s). */
+export function publishTimeoutFromEnv(env: Env = process.env): number | undefined {
+  const s = numberVar(env, 'PHYSLITE_PUBLISH_TIMEOUT_S', { min: 0, max: 600, aboveMin: true });
+  return s === undefined ? undefined : Math.round(s * 1000);
 }
 
 export function configFromEnv(env: Env = process.env): PipelineConfig {
   const o: Partial<PipelineConfig> = {};
   if (env.PHYSLITE_JOBS_COLLECTION) o.jobsCollection = env.PHYSLITE_JOBS_COLLECTION;
   if (env.PHYSLITE_STATUS_URL) o.statusBaseUrl = env.PHYSLITE_STATUS_URL;
-  const shardMB = positive(env, 'PHYSLITE_SHARD_MB');
+  const shardMB = numberVar(env, 'PHYSLITE_SHARD_MB', { min: DEFAULT_CONFIG.minShardBytes / 1024 ** 2, max: DEFAULT_CONFIG.maxShardBytes / 1024 ** 2 });
   if (shardMB !== undefined) o.defaultShardBytes = Math.round(shardMB * 1024 * 1024);
-  const maxShards = positive(env, 'PHYSLITE_MAX_SHARDS');
-  if (maxShards !== undefined) o.maxShards = Math.floor(maxShards);
-  const deadline = positive(env, 'PHYSLITE_SHARD_DEADLINE_S');
+  const maxShards = numberVar(env, 'PHYSLITE_MAX_SHARDS', { min: 1, max: 1_000_000, integer: true });
+  if (maxShards !== undefined) o.maxShards = maxShards;
+  const deadline = numberVar(env, 'PHYSLITE_SHARD_DEADLINE_S', { min: 0, max: MAX_FUNCTION_SECONDS, aboveMin: true });
   if (deadline !== undefined) o.shardDeadlineMs = deadline * 1000;
-  const attempts = positive(env, 'PHYSLITE_MAX_SHARD_ATTEMPTS');
-  if (attempts !== undefined) o.maxShardAttempts = Math.floor(attempts);
+  // Pub/Sub's dead-letter policy allows 5 to 100 deliveries; ours must stay below it
+  const attempts = numberVar(env, 'PHYSLITE_MAX_SHARD_ATTEMPTS', { min: 1, max: 99, integer: true });
+  if (attempts !== undefined) o.maxShardAttempts = attempts;
   const topics: Partial<PipelineConfig['topics']> = {};
   if (env.PHYSLITE_TOPIC_JOBS) topics.jobs = env.PHYSLITE_TOPIC_JOBS;
   if (env.PHYSLITE_TOPIC_SHARDS) topics.shards = env.PHYSLITE_TOPIC_SHARDS;
@@ -89,12 +114,16 @@ export interface GoogleDeps {
 
 let deps: GoogleDeps | undefined;
 
-/** One set of clients per instance, made on first use (clients are reused across invocations). */
+/**
+ * One set of clients per instance (clients are reused across invocations). The functions call
+ * it when their module loads, so a bad setting stops the instance from starting, with the
+ * variable named in the log, instead of failing every request.
+ */
 export function googleDeps(env: Env = process.env): GoogleDeps {
   deps ??= {
     config: configFromEnv(env),
     store: new FirestoreDocumentStore(env.FIRESTORE_DATABASE ? { databaseId: env.FIRESTORE_DATABASE } : {}),
-    publisher: new PubSubPublisher(),
+    publisher: new PubSubPublisher({ publishTimeoutMs: publishTimeoutFromEnv(env) }),
     objects: cloudObjectStore(createLocalObjectStore({ gcs: { source: readOptionsFromEnv(env) }, http: readOptionsFromEnv(env) })),
   };
   return deps;

@@ -17,7 +17,15 @@ export interface PubSubPublisherOptions {
   clientOptions?: ClientConfig;
   /** Batching of each topic's publisher (default DEFAULT_BATCHING). */
   batching?: BatchPublishOptions;
+  /**
+   * How long publish() waits for the service to accept a message (default 30 s). The client
+   * itself retries an unreachable service for up to 10 minutes, longer than a request to
+   * the orchestrator may take: past this deadline publish() fails and the caller answers 503.
+   */
+  publishTimeoutMs?: number;
 }
+
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 30_000;
 
 /** Many small messages, sent quickly: up to 500 per request, 10 ms of buffering at most. */
 export const DEFAULT_BATCHING: Readonly<BatchPublishOptions> = Object.freeze({ maxMessages: 500, maxMilliseconds: 10 });
@@ -36,7 +44,18 @@ export class PubSubPublisher implements Publisher {
 
   async publish(topic: string, data: Doc, attributes: Record<string, string> = {}): Promise<string> {
     const t = await this.topic(topic);
-    return t.publishMessage({ json: data, attributes });
+    const ms = this.options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Pub/Sub did not accept the message on ${topic} within ${ms / 1000} s (service unreachable or refusing)`)), ms);
+    });
+    const sent = t.publishMessage({ json: data, attributes });
+    sent.catch(() => undefined); // its own failure after the deadline has nobody to tell
+    try {
+      return await Promise.race([sent, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Sends every message still buffered in the topics' batches. */
