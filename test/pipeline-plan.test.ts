@@ -371,6 +371,11 @@ describe('expandDataset (local directories)', () => {
     await rejectsRequest(() => expandDataset([p('data', 'a.root'), missing], objects, config()), 400, 'dataset', new RegExp(`entry ${reEscape(missing)} was not found`));
   });
 
+  test('an index line longer than a dataset entry may be → 400 naming the index (the plan stores every URL in full)', async () => {
+    await writeFile(p('index-long.txt'), `${p('data', 'a.root')}\n/${'x'.repeat(2100)}.root\n`);
+    await rejectsRequest(() => expandDataset([p('index-long.txt')], objects, config()), 400, 'dataset', new RegExp(`index file ${reEscape(p('index-long.txt'))} has a line longer than 2048 characters`));
+  });
+
   test('a missing object listed in an index → 400 naming the object and the index', async () => {
     await rejectsRequest(() => expandDataset([p('index-missing.txt')], objects, config()), 400, 'dataset', new RegExp(reEscape(p('data', 'nope.root'))), new RegExp(`listed in ${reEscape(p('index-missing.txt'))}`));
   });

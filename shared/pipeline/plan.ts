@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RootError } from '../root/errors';
 import type { PipelineConfig } from './config';
-import { RequestError } from './request';
+import { MAX_ENTRY_CHARS, RequestError } from './request';
 import type { ObjectInfo, ObjectStore } from './ports';
 import { isRootObjectName } from './object-names';
 
@@ -97,7 +97,9 @@ export async function expandDataset(entries: readonly string[], objects: ObjectS
         .filter((l) => l !== '' && !l.startsWith('#'));
       if (lines.length === 0) throw new RequestError(400, `index file ${given} lists no URLs (one per line expected)`, 'dataset');
       for (const line of lines) {
+        if (line.length > MAX_ENTRY_CHARS) throw new RequestError(400, `index file ${given} has a line longer than ${MAX_ENTRY_CHARS} characters (${line.slice(0, 80)}…)`, 'dataset');
         const url = normalizeEntry(line, entry);
+        if (url.length > MAX_ENTRY_CHARS) throw new RequestError(400, `index file ${given}: ${line.slice(0, 80)}… resolves to a URL longer than ${MAX_ENTRY_CHARS} characters`, 'dataset');
         if (classifyEntry(url) === 'index') throw new RequestError(400, `index file ${given} names another index file (${line}); list ROOT files only`, 'dataset');
         if (add(url)) explicit.push({ url, from: `${line} (listed in ${given})` });
       }

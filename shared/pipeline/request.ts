@@ -33,7 +33,8 @@ export class RequestError extends Error {
 
 const FIELDS = ['dataset', 'analysis', 'options', 'shardMB', 'jobId', 'label'] as const;
 const JOB_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const MAX_ENTRY_CHARS = 2048;
+/** Longest dataset entry (URL or path), also for a line of an index file: the plan stores each in full. */
+export const MAX_ENTRY_CHARS = 2048;
 const MAX_LABEL_CHARS = 200;
 
 /** New job ids sort by time: 20261125-031502-9f3a1c. */
