@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CRC32C, Storage, type File } from '@google-cloud/storage';
-import { crc32c, crc32cBase64, startFakeGcs, type FakeGcs, type GcsRequest } from './support/fake-gcs';
+import { applyFields, crc32c, crc32cBase64, startFakeGcs, type FakeGcs, type GcsRequest } from './support/fake-gcs';
 import { prng } from './support/prng';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -406,4 +406,11 @@ test('a child process with only STORAGE_EMULATOR_HOST: list, stat, range, upload
   } finally {
     await gcs.close();
   }
+});
+
+test('fields masks are applied as the JSON API applies them', () => {
+  const value = { kind: 'storage#objects', items: [{ name: 'a', size: '1', generation: '7', bucket: 'b' }], nextPageToken: 't' };
+  assert.deepEqual(applyFields(value, 'items(name,size,generation),nextPageToken'), { items: [{ name: 'a', size: '1', generation: '7' }], nextPageToken: 't' });
+  assert.deepEqual(applyFields(value, 'items(name)'), { items: [{ name: 'a' }] });
+  assert.deepEqual(applyFields(value, null), value);
 });

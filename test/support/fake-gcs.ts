@@ -18,7 +18,10 @@
 //   GET /storage/v1/b/{bucket}/o?prefix=&maxResults=&pageToken=  → a listing page:
 //       { kind: 'storage#objects', items: [...metadata], nextPageToken? } in name
 //       order (maxResults default 1000); a bucket that holds no object and was
-//       not made with addBucket() → 404. `fields` is ignored (full items).
+//       not made with addBucket() → 404. An empty page has no `items` (as in
+//       Cloud Storage). A `fields` mask such as items(name,size),nextPageToken is
+//       applied to listings and metadata, so a mask that drops a field the code
+//       needs fails here as it would there.
 //   DELETE /storage/v1/b/{bucket}/o/{object}          → 204 (404 if absent)
 //   POST /upload/storage/v1/b/{bucket}/o?uploadType=media&name=    body = the bytes
 //   POST /upload/storage/v1/b/{bucket}/o?uploadType=multipart      multipart/related:
@@ -179,6 +182,47 @@ const REASONS: Record<number, string> = { 400: 'invalid', 401: 'required', 403: 
 const MESSAGES: Record<number, string> = { 404: 'No such object.', 412: 'At least one of the pre-conditions you specified did not hold.' };
 /** Resumable chunks are kept in multiples of this (Cloud Storage's rule). */
 const CHUNK_QUANTUM = 256 * 1024;
+/**
+ * The partial response of a `fields` mask: "a,b(c,d),e" keeps a, e and, of b (an object or each
+ * element of an array), c and d. Enough of the JSON API's syntax for what clients send.
+ */
+export function applyFields(value: Record<string, unknown>, mask: string | null): Record<string, unknown> {
+  if (!mask) return value;
+  const pick = (v: unknown, spec: Map<string, string | undefined>): unknown => {
+    if (Array.isArray(v)) return v.map((x) => pick(x, spec));
+    if (v === null || typeof v !== 'object') return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, sub] of spec) {
+      if (!(k in v)) continue;
+      const x = (v as Record<string, unknown>)[k];
+      out[k] = sub === undefined ? x : pick(x, parseMask(sub));
+    }
+    return out;
+  };
+  return pick(value, parseMask(mask)) as Record<string, unknown>;
+}
+
+/** "a,b(c,d)" → { a: undefined, b: "c,d" } (top-level commas only). */
+function parseMask(mask: string): Map<string, string | undefined> {
+  const out = new Map<string, string | undefined>();
+  let depth = 0;
+  let start = 0;
+  const add = (part: string) => {
+    const m = /^\s*([\w.]+)\s*(?:\((.*)\))?\s*$/s.exec(part);
+    if (m) out.set(m[1]!, m[2]);
+  };
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] === '(') depth++;
+    else if (mask[i] === ')') depth--;
+    else if (mask[i] === ',' && depth === 0) {
+      add(mask.slice(start, i));
+      start = i + 1;
+    }
+  }
+  add(mask.slice(start));
+  return out;
+}
+
 /** Object resource fields an upload's metadata may set. */
 const UPLOAD_FIELDS = ['contentType', 'contentEncoding', 'contentDisposition', 'contentLanguage', 'cacheControl', 'customTime', 'metadata', 'storageClass'];
 const JSON_TYPE = 'application/json; charset=UTF-8';
@@ -400,7 +444,7 @@ export async function startFakeGcs(objects: Record<string, Uint8Array | string>,
       return answer(res, record, mode, false, () => errorReply(404));
     }
     const mode = decide(req, record, { kind: 'metadata', key, method, requestNo });
-    answer(res, record, mode, false, () => (current ? { status: 200, body: metadataOf(current) } : errorReply(404)));
+    answer(res, record, mode, false, () => (current ? { status: 200, body: applyFields(metadataOf(current), url.searchParams.get('fields')) } : errorReply(404)));
   });
 
   /**
@@ -451,9 +495,10 @@ export async function startFakeGcs(objects: Record<string, Uint8Array | string>,
       .filter((o) => o.bucket === bucket && o.name.startsWith(prefix) && (after === undefined || byteCompare(o.name, after) > 0))
       .sort((a, b) => byteCompare(a.name, b.name));
     const page = matching.slice(0, maxResults);
-    const out: Record<string, unknown> = { kind: 'storage#objects', items: page.map(metadataOf) };
+    const out: Record<string, unknown> = { kind: 'storage#objects' };
+    if (page.length) out.items = page.map(metadataOf);
     if (matching.length > maxResults) out.nextPageToken = Buffer.from(page[page.length - 1]!.name, 'utf8').toString('base64url');
-    return { status: 200, body: out };
+    return { status: 200, body: applyFields(out, params.get('fields')) };
   }
 
   function deleteObject(key: string, params: URLSearchParams): Reply {
