@@ -6,6 +6,7 @@
 //   dist/functions/<name>/         one folder per deployed function (functions/functions.json):
 //     index.js, index.js.map       the function's code, our code bundled in
 //     package.json                 main, the entry point, and the runtime dependencies
+//     package-lock.json            those dependencies' tree, cut from this project's lockfile
 //   dist/functions/manifest.json   every function: entry point, signature type, trigger, bundle hash
 //
 // A function folder is exactly what the deploy step zips and uploads. The
@@ -56,6 +57,41 @@ function packageName(specifier) {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
+/**
+ * The bundle's package-lock.json: this project's lockfile cut down to the packages its
+ * dependencies reach, at the same places, so the deploy's `npm ci` installs exactly the
+ * versions the tests ran against (without one, `npm install` resolves them afresh).
+ */
+export function lockfileFor(pkg) {
+  const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8'));
+  if (lock.lockfileVersion < 2) throw new Error('package-lock.json must be lockfileVersion 2 or 3');
+  const all = lock.packages;
+  // where Node finds `dep` from the package at `from` ('' is the root): the nearest node_modules up the tree
+  const resolve = (from, dep) => {
+    for (let dir = from; ; dir = dir.includes('/node_modules/') ? dir.slice(0, dir.lastIndexOf('/node_modules/')) : '') {
+      const key = dir ? `${dir}/node_modules/${dep}` : `node_modules/${dep}`;
+      if (all[key]) return key;
+      if (!dir) return undefined;
+    }
+  };
+  const packages = { '': { name: pkg.name, version: pkg.version, dependencies: pkg.dependencies, engines: pkg.engines } };
+  const queue = Object.keys(pkg.dependencies).map((d) => ['', d, false]);
+  while (queue.length) {
+    const [from, dep, optional] = queue.pop();
+    const key = resolve(from, dep);
+    if (!key) {
+      if (optional) continue;
+      throw new Error(`package-lock.json has no ${dep} reachable from ${from || 'the root'}`);
+    }
+    if (packages[key]) continue;
+    packages[key] = all[key];
+    for (const d of Object.keys(all[key].dependencies ?? {})) queue.push([key, d, false]);
+    for (const d of Object.keys(all[key].optionalDependencies ?? {})) queue.push([key, d, true]);
+    for (const d of Object.keys(all[key].peerDependencies ?? {})) queue.push([key, d, !!all[key].peerDependenciesMeta?.[d]?.optional]);
+  }
+  return { name: pkg.name, version: pkg.version, lockfileVersion: 3, requires: true, packages };
+}
+
 export async function buildFunctions() {
   const out = path.join(root, 'dist/functions');
   rmSync(out, { recursive: true, force: true });
@@ -80,6 +116,7 @@ export async function buildFunctions() {
       dependencies: Object.fromEntries(externals.map((p) => [p, installedVersion(p)])),
     };
     writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+    writeFileSync(path.join(dir, 'package-lock.json'), `${JSON.stringify(lockfileFor(pkg), null, 2)}\n`);
     const code = readFileSync(path.join(dir, 'index.js'));
     manifest.functions[name] = {
       ...fn,

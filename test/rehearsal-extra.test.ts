@@ -159,7 +159,8 @@ describe('the bundles, as the deploy step uploads them', () => {
     const manifest = JSON.parse(readFileSync(path.join(DIST, 'manifest.json'), 'utf8')) as { functions: Record<string, Record<string, unknown>> };
     assert.deepEqual(Object.keys(manifest.functions).sort(), Object.keys(list).sort());
     // the packages the functions may need at run time, and only those
-    const installed = (dep: string) => (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', dep, 'package.json'), 'utf8')) as { version: string }).version;
+    // the version installed here, at the lockfile path `at` (nested copies included) or the top level
+    const installed = (dep: string, at = `node_modules/${dep}`) => (JSON.parse(readFileSync(path.join(ROOT, at, 'package.json'), 'utf8')) as { version: string }).version;
     for (const [name, fn] of Object.entries(list)) {
       const dir = path.join(DIST, name);
       const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { main: string; type: string; scripts: { start: string }; dependencies: Record<string, string>; devDependencies?: unknown };
@@ -176,6 +177,15 @@ describe('the bundles, as the deploy step uploads them', () => {
       for (const [dep, version] of Object.entries(pkg.dependencies)) {
         assert.match(dep, /^@google-cloud\//, `${name}: only the external @google-cloud/* clients are dependencies, got ${dep}`);
         assert.equal(version, installed(dep), `${name}: ${dep} pinned to the tested version`);
+      }
+      // the lockfile the deploy's npm ci installs from: the same tree, at the versions tested here
+      const lock = JSON.parse(readFileSync(path.join(dir, 'package-lock.json'), 'utf8')) as { lockfileVersion: number; packages: Record<string, { version?: string; optional?: boolean; dependencies?: Record<string, string> }> };
+      assert.equal(lock.lockfileVersion, 3);
+      assert.deepEqual(lock.packages['']!.dependencies, pkg.dependencies);
+      for (const [key, entry] of Object.entries(lock.packages)) {
+        // ('' is the bundle itself; an optional package for another platform is not installed here)
+        if (key === '' || (entry.optional && !existsSync(path.join(ROOT, key)))) continue;
+        assert.equal(entry.version, installed(key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length), key), `${name}: ${key}`);
       }
       const code = readFileSync(path.join(dir, pkg.main), 'utf8');
       // every package the bundle loads at run time is declared (a deploy's npm install gets nothing else)

@@ -9,9 +9,9 @@
 //   await fn.restart()  // a new instance on the same port (so push endpoints stay valid)
 //   fn.output         // everything it printed (stdout and stderr), for diagnostics
 //
-// The framework is started from this project's node_modules, and the bundle
-// resolves its external @google-cloud/* packages from there too (the same
-// versions its package.json pins).
+// The framework is the one the bundle's own node_modules holds (found as Node
+// finds it from the bundle folder), so the function registers with the very
+// module that serves it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -19,9 +19,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const require = createRequire(import.meta.url);
-// the package's exports hide package.json and main.js: find its folder from the entry it exports
-const FRAMEWORK_MAIN = path.join(frameworkDir(require.resolve('@google-cloud/functions-framework')), 'build/src/main.js');
+/**
+ * The `functions-framework` command the bundle in `dir` would run: its own installed copy
+ * (the module the bundle registers its function with), else the first one up the tree.
+ * The package's exports hide package.json and main.js: its folder is found from the entry it exports.
+ */
+export function frameworkMainFor(dir: string): string {
+  const entry = createRequire(path.join(dir, 'package.json')).resolve('@google-cloud/functions-framework');
+  return path.join(frameworkDir(entry), 'build/src/main.js');
+}
 
 function frameworkDir(entry: string): string {
   const marker = `${path.sep}@google-cloud${path.sep}functions-framework${path.sep}`;
@@ -93,7 +99,7 @@ export async function startFunction(spec: FunctionSpec): Promise<FunctionProcess
   const launch = async () => {
     generation++;
     const gen = generation;
-    const args = [FRAMEWORK_MAIN, `--target=${spec.entryPoint}`, `--signature-type=${spec.signatureType}`, `--source=${spec.dir}`, `--port=${port}`];
+    const args = [frameworkMainFor(spec.dir), `--target=${spec.entryPoint}`, `--signature-type=${spec.signatureType}`, `--source=${spec.dir}`, `--port=${port}`];
     const env = { PATH: process.env.PATH ?? '', ...spec.env, PORT: String(port), K_SERVICE: spec.name, K_REVISION: `${spec.name}-${String(gen).padStart(5, '0')}` };
     const proc = spawn(process.execPath, ['--enable-source-maps', ...(spec.nodeArgs ?? []), '--import', LOOPBACK_ONLY, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;

@@ -1,7 +1,8 @@
 // A rehearsal of production on one machine: the deployed bundles
 // (dist/functions/*, exactly what the deploy step uploads) run under the
 // Functions Framework as separate processes, each with the environment Cloud
-// Run would give it, and the official Google clients inside them talk to
+// Run would give it and the node_modules the deploy's `npm ci` gives it (from
+// the bundle's own lockfile), and the official Google clients inside them talk to
 // local servers through their own emulator settings:
 //
 //   Firestore      @firestore-emulator/server, in this process,  FIRESTORE_EMULATOR_HOST
@@ -26,8 +27,11 @@
 // for Pub/Sub to accept a message, and short ack deadlines (still far longer
 // than a shard takes here).
 
-import { readFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +46,7 @@ import { freePort, startFunction, type FunctionProcess } from './function-proces
 import { startPubSubStandIn, type PubSubStandIn } from './pubsub-standin';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const execFileAsync = promisify(execFile);
 export const PROJECT = 'physlite-rehearsal';
 export const BUCKET = 'physlite-rehearsal-data';
 
@@ -58,16 +63,24 @@ export function functionList(): Record<string, FunctionEntry> {
 }
 
 /**
- * Copies each bundle folder into a fresh directory whose node_modules holds
- * only the packages its package.json lists (symlinks into this project's):
- * a bundle that imports anything it does not declare fails to start, as it
- * would after the deploy's `npm install`.
+ * Copies each bundle folder into a fresh directory and gives it the node_modules that the
+ * deploy's `npm ci` makes from the bundle's own package-lock.json: installed once per
+ * lockfile (offline, from npm's cache, which this project's `npm ci` filled) and kept in
+ * node_modules/.cache/physlite-rehearsal/ for later runs. A bundle that imports anything it
+ * does not declare, or needs a version its lockfile does not pin, fails here as it would
+ * after deploying. If the offline install is impossible (npm's cache lacks a package), the
+ * bundle gets links to this project's packages instead, with a warning.
  */
 export async function stageBundles(functionsDir: string, names: string[]): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'physlite-rehearsal-'));
   for (const name of names) {
     const target = path.join(dir, name);
     await cp(path.join(functionsDir, name), target, { recursive: true });
+    const modules = await installedDependencies(target);
+    if (modules) {
+      await symlink(modules, path.join(target, 'node_modules'), 'dir');
+      continue;
+    }
     const pkg = JSON.parse(readFileSync(path.join(target, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
     for (const dep of Object.keys(pkg.dependencies ?? {})) {
       const link = path.join(target, 'node_modules', dep);
@@ -76,6 +89,40 @@ export async function stageBundles(functionsDir: string, names: string[]): Promi
     }
   }
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+const INSTALL_CACHE = path.join(ROOT, 'node_modules/.cache/physlite-rehearsal');
+let warnedOffline = false;
+
+/** node_modules installed by `npm ci --offline` from the bundle's lockfile (cached by its hash), or undefined if npm cannot. */
+async function installedDependencies(bundle: string): Promise<string | undefined> {
+  // the bundles differ in name and scripts only: one install serves every bundle with the same dependency tree
+  const pkg = JSON.parse(readFileSync(path.join(bundle, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const lock = JSON.parse(readFileSync(path.join(bundle, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
+  const name = 'physlite-rehearsal-dependencies';
+  const manifest = { name, version: '0.0.0', private: true, dependencies: pkg.dependencies ?? {} };
+  const tree = { name, version: '0.0.0', lockfileVersion: 3, requires: true, packages: { ...lock.packages, '': { name, version: '0.0.0', dependencies: manifest.dependencies } } };
+  const hash = createHash('sha256').update(JSON.stringify(tree)).digest('hex').slice(0, 16);
+  const done = path.join(INSTALL_CACHE, hash);
+  if (existsSync(path.join(done, 'node_modules'))) return path.join(done, 'node_modules');
+  await mkdir(INSTALL_CACHE, { recursive: true });
+  const work = await mkdtemp(path.join(INSTALL_CACHE, `${hash}-`));
+  try {
+    await writeFile(path.join(work, 'package.json'), JSON.stringify(manifest));
+    await writeFile(path.join(work, 'package-lock.json'), JSON.stringify(tree));
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    await execFileAsync(npm, ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: work, timeout: 120_000 });
+    // another process may have finished the same install first: either copy will do
+    await rename(work, done).catch(() => rm(work, { recursive: true, force: true }));
+    return path.join(done, 'node_modules');
+  } catch (e) {
+    await rm(work, { recursive: true, force: true });
+    if (!warnedOffline) {
+      warnedOffline = true;
+      console.warn(`rehearsal: could not install the bundles' dependencies offline from their lockfile (${String((e as Error).message).split('\n')[0]}); linking this project's packages instead`);
+    }
+    return undefined;
+  }
 }
 
 export interface RehearsalOptions {
