@@ -261,14 +261,23 @@ async function startFirestore(externalHost: string | undefined): Promise<Rehears
 
 export async function startRehearsal(options: RehearsalOptions = {}): Promise<Rehearsal> {
   const list = functionList();
-  const staged = await stageBundles(options.functionsDir ?? path.join(ROOT, 'dist/functions'), Object.keys(list));
-  const functionsDir = staged.dir;
   const started: FunctionProcess[] = [];
-  const firestore = await startFirestore(options.firestoreHost ?? process.env.PHYSLITE_REHEARSAL_FIRESTORE);
-  const pubsub = await startPubSubStandIn({ projectId: PROJECT });
-  const gcs = await startFakeGcs({});
-  gcs.addBucket(BUCKET);
+  // what to undo, in reverse order of starting: on close(), or when starting fails part way
+  const undo: (() => Promise<unknown>)[] = [];
+  const undoAll = async () => {
+    for (const step of undo.splice(0).reverse()) await step().catch(() => undefined);
+  };
   try {
+    const staged = await stageBundles(options.functionsDir ?? path.join(ROOT, 'dist/functions'), Object.keys(list));
+    undo.push(() => staged.remove());
+    const functionsDir = staged.dir;
+    const firestore = await startFirestore(options.firestoreHost ?? process.env.PHYSLITE_REHEARSAL_FIRESTORE);
+    undo.push(() => firestore.close());
+    const pubsub = await startPubSubStandIn({ projectId: PROJECT });
+    undo.push(() => pubsub.close());
+    const gcs = await startFakeGcs({});
+    undo.push(() => gcs.close());
+    gcs.addBucket(BUCKET);
     const statusPort = await freePort();
     const statusUrl = `http://127.0.0.1:${statusPort}`;
     const env: Record<string, string> = {
@@ -290,6 +299,7 @@ export async function startRehearsal(options: RehearsalOptions = {}): Promise<Re
     for (const t of Object.values(topics)) await pubsub.createTopic(t);
 
     const functions: Record<string, FunctionProcess[]> = {};
+    undo.push(() => Promise.allSettled(started.map((p) => p.stop())));
     await Promise.all(
       Object.entries(list).map(async ([name, fn]) => {
         const n = options.instances?.[name] ?? 1;
@@ -338,6 +348,7 @@ export async function startRehearsal(options: RehearsalOptions = {}): Promise<Re
 
     const storage = new Storage({ apiEndpoint: gcs.endpoint, projectId: PROJECT });
     const publisherClient = new PubSub(pubsub.clientConfig());
+    undo.push(() => publisherClient.close());
     const orchestratorUrl = functions.orchestrator![0]!.url;
 
     const rehearsal: Rehearsal = {
@@ -404,22 +415,11 @@ export async function startRehearsal(options: RehearsalOptions = {}): Promise<Re
         });
       },
       output: () => started.map((p) => p.output).join(''),
-      async close() {
-        await Promise.allSettled(started.map((p) => p.stop()));
-        await publisherClient.close().catch(() => undefined);
-        await pubsub.close();
-        await gcs.close();
-        await firestore.close();
-        await staged.remove();
-      },
+      close: undoAll,
     };
     return rehearsal;
   } catch (e) {
-    await Promise.allSettled(started.map((p) => p.stop()));
-    await pubsub.close();
-    await gcs.close();
-    await firestore.close();
-    await staged.remove();
+    await undoAll();
     throw e;
   }
 }
