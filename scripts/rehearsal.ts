@@ -17,16 +17,14 @@
 //   --profile DIR  write a V8 CPU profile of each worker instance into DIR (open in Chrome DevTools)
 
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { analyseFile } from '../shared/analysis/runner';
 import { createAnalysis } from '../shared/analysis/registry';
-import { mergeAll, type AnalysisResult } from '../shared/analysis/result';
-import { samplePath } from './lib/samples';
 import { BUCKET, startRehearsal } from '../test/support/rehearsal';
+import { loadSamplePair } from '../test/support/sample-pair';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -60,10 +58,9 @@ const pairs = Math.max(1, Math.round(shards / 5));
 
 console.log('building the function bundles …');
 execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'inherit' });
-const p21 = await samplePath('DAOD_PHYSLITE_21.2.108.0.art.pool.root');
-const p22 = await samplePath('PHYSLITE_example.root');
-const [b21, b22] = [new Uint8Array(await readFile(p21)), new Uint8Array(await readFile(p22))];
-const one = [(await analyseFile(p21, createAnalysis('reference'))).result, (await analyseFile(p22, createAnalysis('reference'))).result];
+const samples = await loadSamplePair();
+const [b21, b22] = [samples.r21, samples.r22];
+const { r21: p21, r22: p22 } = samples.paths;
 // the peer: one process reading both samples from local disk, one after the other (warm, best of 5)
 let perPairMs = Infinity;
 for (let i = 0; i < 5; i++) {
@@ -72,7 +69,7 @@ for (let i = 0; i < 5; i++) {
   await analyseFile(p22, createAnalysis('reference'));
   perPairMs = Math.min(perPairMs, performance.now() - t);
 }
-const expected = mergeAll(Array.from({ length: pairs }, () => one).flat() as AnalysisResult[]);
+const expected = samples.expected(pairs, pairs);
 
 const t0 = performance.now();
 const nodeArgs = values.profile ? { worker: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] } : undefined;

@@ -18,7 +18,7 @@
 //     Firestore's 1 MiB per document, for the final record and a plan page.
 //
 // One rehearsal serves the whole file (about 16 s on 2 cores). Expected results are the per-file
-// results of the single-file runner summed with mergeAll, as in
+// results of the single-file runner summed (test/support/sample-pair.ts), as in
 // test/rehearsal.test.ts: never numbers the pipeline printed.
 //
 // Six defects it found are fixed, each test kept: a publish that never gave up,
@@ -31,15 +31,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { analyseFile } from '../shared/analysis/runner';
-import { createAnalysis } from '../shared/analysis/registry';
-import { mergeAll, type AnalysisResult } from '../shared/analysis/result';
+import type { AnalysisResult } from '../shared/analysis/result';
 import type { JobStatus, ShardRecord } from '../shared/pipeline/model';
 import { resolveConfig } from '../shared/pipeline/config';
 import { configFromEnv } from '../shared/pipeline/google/env';
@@ -48,33 +46,30 @@ import { createLocalObjectStore } from '../shared/pipeline/local/object-store';
 import { reduceJob } from '../shared/pipeline/reducer';
 import { parseJobRequest, requestFingerprint } from '../shared/pipeline/request';
 import { JobStore } from '../shared/pipeline/state';
-import { samplePath } from '../scripts/lib/samples';
 import { startFunction, type FunctionProcess } from './support/function-process';
 import { BUCKET, functionList, stageBundles, startRehearsal, type Rehearsal } from './support/rehearsal';
+import { loadSamplePair, type SamplePair } from './support/sample-pair';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'dist/functions');
-const R21 = 'DAOD_PHYSLITE_21.2.108.0.art.pool.root';
-const R22 = 'PHYSLITE_example.root';
 /** One shard per sample file. */
 const WHOLE_FILE_MB = 64;
 /**
  * How long an operator's POST may take while Pub/Sub is unreachable before it must have its
- * 503. The rehearsal shortens the other deadlines (a 2 s storage deadline); a publish
- * deadline made configurable would be shortened the same way.
+ * 503: the rehearsal's PHYSLITE_PUBLISH_TIMEOUT_S is 2 s (production: 30 s).
  */
 const PUBLISH_OUTAGE_ANSWER_MS = 3_000;
 
 let r: Rehearsal;
 let r21: Uint8Array;
 let r22: Uint8Array;
-const perFile: Record<'r21' | 'r22', AnalysisResult> = {} as never;
+let samples: SamplePair;
 /** Bundles staged as the rehearsal stages them, for the extra function processes started here. */
 let staged: { dir: string; remove(): Promise<void> } | undefined;
 const extra: FunctionProcess[] = [];
 
 function expected(n21: number, n22: number): AnalysisResult {
-  return mergeAll([...Array<AnalysisResult>(n21).fill(perFile.r21), ...Array<AnalysisResult>(n22).fill(perFile.r22)]);
+  return samples.expected(n21, n22);
 }
 
 function assertFinishedExact(job: JobStatus, shards: number, n21: number, n22: number): void {
@@ -133,15 +128,11 @@ function sha256(bytes: Uint8Array): string {
 
 before(async () => {
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'pipe' });
-  const p21 = await samplePath(R21);
-  const p22 = await samplePath(R22);
-  r21 = new Uint8Array(await readFile(p21));
-  r22 = new Uint8Array(await readFile(p22));
   // the functions start in their own processes while this one runs the reference analysis
   const starting = Promise.all([startRehearsal({ instances: { worker: 2 } }), stageBundles(DIST, Object.keys(functionList()))]);
   starting.catch(() => undefined);
-  perFile.r21 = (await analyseFile(p21, createAnalysis('reference'))).result;
-  perFile.r22 = (await analyseFile(p22, createAnalysis('reference'))).result;
+  samples = await loadSamplePair();
+  ({ r21, r22 } = samples);
   [r, staged] = await starting;
 });
 

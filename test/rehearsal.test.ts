@@ -12,23 +12,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyseFile } from '../shared/analysis/runner';
-import { createAnalysis } from '../shared/analysis/registry';
-import { mergeAll, type AnalysisResult } from '../shared/analysis/result';
+import type { AnalysisResult } from '../shared/analysis/result';
 import type { JobStatus } from '../shared/pipeline/model';
 import { openRootFile } from '../shared/root/index';
 import { BufferSource } from '../shared/root/source/buffer';
-import { samplePath } from '../scripts/lib/samples';
 import { BUCKET, startRehearsal, type Rehearsal } from './support/rehearsal';
+import { loadSamplePair, R21_EVENTS, R22_EVENTS, type SamplePair } from './support/sample-pair';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const R21 = 'DAOD_PHYSLITE_21.2.108.0.art.pool.root';
-const R22 = 'PHYSLITE_example.root';
-const R21_EVENTS = 40;
-const R22_EVENTS = 100;
 // r21 (1.83 MB, 2 clusters) → 3 parts of 0.8 MiB, one of them empty; r22 (1.64 MB, 1 cluster) → 2 parts
 const SHARD_MB = 0.8;
 const SHARDS_PER_PAIR = 5;
@@ -36,11 +29,11 @@ const SHARDS_PER_PAIR = 5;
 let r: Rehearsal;
 let r21: Uint8Array;
 let r22: Uint8Array;
-const perFile: Record<'r21' | 'r22', AnalysisResult> = {} as never;
+let samples: SamplePair;
 
 /** The sum of `n21` r21 files and `n22` r22 files. */
 function expected(n21: number, n22: number): AnalysisResult {
-  return mergeAll([...Array<AnalysisResult>(n21).fill(perFile.r21), ...Array<AnalysisResult>(n22).fill(perFile.r22)]);
+  return samples.expected(n21, n22);
 }
 
 /** Uploads `pairs` copies of both samples under `prefix`. */
@@ -68,12 +61,8 @@ async function submitAndWait(prefix: string, extra: Record<string, unknown> = {}
 
 before(async () => {
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'pipe' });
-  const p21 = await samplePath(R21);
-  const p22 = await samplePath(R22);
-  r21 = new Uint8Array(await readFile(p21));
-  r22 = new Uint8Array(await readFile(p22));
-  perFile.r21 = (await analyseFile(p21, createAnalysis('reference'))).result;
-  perFile.r22 = (await analyseFile(p22, createAnalysis('reference'))).result;
+  samples = await loadSamplePair();
+  ({ r21, r22 } = samples);
   r = await startRehearsal({ instances: { worker: 2 } });
 });
 
