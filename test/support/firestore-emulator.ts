@@ -33,9 +33,9 @@
 // in queries fail (after the client's retries, ~8 s), cursors/offset/select
 // and where(x == NaN) are ignored, and no document size limit applies.
 
-import net from 'node:net';
 import { FirestoreServer } from '@firestore-emulator/server';
 import { Firestore, type Settings } from '@google-cloud/firestore';
+import { freePort } from './range-server';
 
 export interface FirestoreEmulator {
   /** 127.0.0.1:PORT, for the client setting `host` (or FIRESTORE_EMULATOR_HOST for other tools). */
@@ -63,19 +63,6 @@ export interface FirestoreEmulatorOptions {
 const BIND_ADDRESS = '0.0.0.0';
 const CLIENT_HOST = '127.0.0.1';
 
-/** A port that was free a moment ago (nothing stops another process taking it before we do). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.once('error', reject);
-    probe.listen(0, BIND_ADDRESS, () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close((err) => (err ? reject(err) : resolve(port)));
-    });
-  });
-}
-
 function isAddressInUse(err: unknown): boolean {
   return err instanceof Error && /EADDRINUSE/.test(`${err.message} ${(err as { code?: unknown }).code ?? ''}`);
 }
@@ -86,7 +73,7 @@ export async function startFirestoreEmulator(options: FirestoreEmulatorOptions =
   let server: FirestoreServer | undefined;
   let port = 0;
   for (let attempt = 1; !server; attempt++) {
-    port = await freePort();
+    port = await freePort(BIND_ADDRESS);
     const candidate = new FirestoreServer();
     try {
       await candidate.start(port);

@@ -15,9 +15,9 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './range-server';
 
 /**
  * The `functions-framework` command the bundle in `dir` would run: its own installed copy
@@ -73,19 +73,6 @@ export interface FunctionProcess {
   restart(): Promise<void>;
   /** Stops it for good (SIGTERM, then SIGKILL after 2 s). */
   stop(): Promise<void>;
-}
-
-/** A port that was free a moment ago, on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close((err) => (err ? reject(err) : resolve(port)));
-    });
-  });
 }
 
 export async function startFunction(spec: FunctionSpec): Promise<FunctionProcess> {

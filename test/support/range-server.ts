@@ -20,7 +20,7 @@
 
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { basename } from 'node:path';
 
 /**
@@ -255,6 +255,22 @@ export function parseRange(header: string, size: number): { start: number; end: 
   if (end < start) return 'ignore';
   if (end >= size) end = size - 1;
   return { start, end };
+}
+
+/**
+ * A port that was free on `host` a moment ago, for a server that must be told its port
+ * before it starts (nothing stops another process taking it first).
+ */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close((err) => (err ? reject(err) : resolve(port)));
+    });
+  });
 }
 
 /** Listens on 127.0.0.1 with an ephemeral port; close() ends every connection (stalled ones too). */

@@ -42,7 +42,8 @@ import { DEFAULT_TOPICS, type Topics } from '../../shared/pipeline/model';
 import { startFakeGcs, type FakeGcs } from './fake-gcs';
 import { Firestore } from '@google-cloud/firestore';
 import { startFirestoreEmulator } from './firestore-emulator';
-import { freePort, startFunction, type FunctionProcess } from './function-process';
+import { startFunction, type FunctionProcess } from './function-process';
+import { freePort } from './range-server';
 import { startPubSubStandIn, type PubSubStandIn } from './pubsub-standin';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
