@@ -120,11 +120,14 @@ let deps: GoogleDeps | undefined;
  * variable named in the log, instead of failing every request.
  */
 export function googleDeps(env: Env = process.env): GoogleDeps {
-  deps ??= {
-    config: configFromEnv(env),
-    store: new FirestoreDocumentStore(env.FIRESTORE_DATABASE ? { databaseId: env.FIRESTORE_DATABASE } : {}),
-    publisher: new PubSubPublisher({ publishTimeoutMs: publishTimeoutFromEnv(env) }),
-    objects: cloudObjectStore(createLocalObjectStore({ gcs: { source: readOptionsFromEnv(env) }, http: readOptionsFromEnv(env) })),
-  };
+  if (!deps) {
+    const reads = readOptionsFromEnv(env);
+    deps = {
+      config: configFromEnv(env),
+      store: new FirestoreDocumentStore(env.FIRESTORE_DATABASE ? { databaseId: env.FIRESTORE_DATABASE } : {}),
+      publisher: new PubSubPublisher({ publishTimeoutMs: publishTimeoutFromEnv(env) }),
+      objects: cloudObjectStore(createLocalObjectStore({ gcs: { source: reads }, http: reads })),
+    };
+  }
   return deps;
 }
