@@ -91,7 +91,7 @@ try {
     r.gcs.setFaultRule((req) => (req.kind === 'media' && ++n % 5 === 0 ? 503 : undefined));
   }
   const t2 = performance.now();
-  const { status, body } = await r.submit({ dataset: r.gs('rehearsal/'), shardMB: SHARD_MB, label: `rehearsal ${pairs * 5} shards` });
+  const { status, body } = await r.submit({ dataset: r.gs('rehearsal/'), shardMB: SHARD_MB, label: `rehearsal ${pairs * 5} shards` }, { timeoutMs: 600_000 });
   if (status !== 202) throw new Error(`orchestrator answered ${status}: ${JSON.stringify(body)}`);
   const submitted = performance.now() - t2;
   const jobId = body.jobId as string;

@@ -47,7 +47,7 @@ import { reduceJob } from '../shared/pipeline/reducer';
 import { parseJobRequest, requestFingerprint } from '../shared/pipeline/request';
 import { JobStore } from '../shared/pipeline/state';
 import { startFunction, type FunctionProcess } from './support/function-process';
-import { BUCKET, functionList, stageBundles, startRehearsal, type Rehearsal } from './support/rehearsal';
+import { BUCKET, functionList, startRehearsal, type Rehearsal } from './support/rehearsal';
 import { loadSamplePair, type SamplePair } from './support/sample-pair';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,8 +64,6 @@ let r: Rehearsal;
 let r21: Uint8Array;
 let r22: Uint8Array;
 let samples: SamplePair;
-/** Bundles staged as the rehearsal stages them, for the extra function processes started here. */
-let staged: { dir: string; remove(): Promise<void> } | undefined;
 const extra: FunctionProcess[] = [];
 
 function expected(n21: number, n22: number): AnalysisResult {
@@ -90,7 +88,7 @@ async function extraFunction(name: string, opts: { env?: Record<string, string>;
   const fn = functionList()[name]!;
   const proc = await startFunction({
     name: `${name}-extra`,
-    dir: path.join(staged!.dir, name),
+    dir: path.join(r.bundlesDir, name),
     entryPoint: opts.entryPoint ?? fn.entryPoint,
     signatureType: opts.signatureType ?? (fn.trigger === 'http' ? 'http' : 'cloudevent'),
     env: functionEnv(opts.env),
@@ -110,16 +108,9 @@ function secondOrchestrator(): Promise<FunctionProcess> {
   return second;
 }
 
-async function postJob(url: string, body: unknown, timeoutMs = 15_000): Promise<{ status: number; body: Record<string, unknown>; text: string; headers: Headers }> {
-  const res = await fetch(`${url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-  const text = await res.text();
-  let parsed: Record<string, unknown> = {};
-  try {
-    parsed = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // not JSON: kept as text
-  }
-  return { status: res.status, body: parsed, text, headers: res.headers };
+/** POST /jobs on an orchestrator instance (`url`), through the rehearsal's submit(). */
+function postJob(url: string, body: unknown, timeoutMs = 15_000) {
+  return r.submit(body, { url, timeoutMs });
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -129,17 +120,16 @@ function sha256(bytes: Uint8Array): string {
 before(async () => {
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'pipe' });
   // the functions start in their own processes while this one runs the reference analysis
-  const starting = Promise.all([startRehearsal({ instances: { worker: 2 } }), stageBundles(DIST, Object.keys(functionList()))]);
+  const starting = startRehearsal({ instances: { worker: 2 } });
   starting.catch(() => undefined);
   samples = await loadSamplePair();
   ({ r21, r22 } = samples);
-  [r, staged] = await starting;
+  r = await starting;
 });
 
 after(async () => {
   await Promise.allSettled(extra.map((p) => p.stop()));
   await r?.close();
-  await staged?.remove();
 });
 
 // ---------------------------------------------------------------------------

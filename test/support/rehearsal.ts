@@ -38,7 +38,8 @@ import { fileURLToPath } from 'node:url';
 import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
 import type { JobStatus } from '../../shared/pipeline/model';
-import { DEFAULT_TOPICS, type Topics } from '../../shared/pipeline/model';
+import type { Topics } from '../../shared/pipeline/model';
+import { configFromEnv } from '../../shared/pipeline/google/env';
 import { startFakeGcs, type FakeGcs } from './fake-gcs';
 import { Firestore } from '@google-cloud/firestore';
 import { startFirestoreEmulator } from './firestore-emulator';
@@ -185,6 +186,8 @@ export interface Rehearsal {
   readonly topics: Topics;
   /** The environment every function gets (to start more instances like them). */
   readonly env: Readonly<Record<string, string>>;
+  /** The staged bundle folders (one per function), to start more instances from. */
+  readonly bundlesDir: string;
   /** Running instances of each function. */
   readonly functions: Record<string, FunctionProcess[]>;
   readonly orchestratorUrl: string;
@@ -193,8 +196,11 @@ export interface Rehearsal {
   gs(name: string): string;
   /** Uploads through the real client (as scripts would): bytes or a local file path. */
   upload(name: string, data: Uint8Array | string): Promise<void>;
-  /** POST /jobs on the orchestrator function. */
-  submit(body: unknown, init?: { raw?: string; contentType?: string }): Promise<{ status: number; body: Record<string, unknown> }>;
+  /**
+   * POST /jobs on the orchestrator function (or on `url`, another instance). `body` is the
+   * parsed JSON answer ({} if it is not JSON), `text` the answer as sent.
+   */
+  submit(body: unknown, init?: { raw?: string; contentType?: string; url?: string; timeoutMs?: number }): Promise<{ status: number; body: Record<string, unknown>; text: string; headers: Headers }>;
   /** Publishes on the jobs topic through the real client, as `gcloud pubsub topics publish` does; returns the message id. */
   publishJob(message: unknown, options?: { raw?: string }): Promise<string>;
   /** GET the job's status (JSON) from the status function. */
@@ -213,14 +219,6 @@ export interface Rehearsal {
   close(): Promise<void>;
 }
 
-function topicsFromEnv(env: Record<string, string>): Topics {
-  return {
-    jobs: env.PHYSLITE_TOPIC_JOBS ?? DEFAULT_TOPICS.jobs,
-    shards: env.PHYSLITE_TOPIC_SHARDS ?? DEFAULT_TOPICS.shards,
-    shardDone: env.PHYSLITE_TOPIC_SHARD_DONE ?? DEFAULT_TOPICS.shardDone,
-    deadLetters: env.PHYSLITE_TOPIC_DEAD_LETTERS ?? DEFAULT_TOPICS.deadLetters,
-  };
-}
 
 async function startFirestore(externalHost: string | undefined): Promise<RehearsalFirestore> {
   if (externalHost) {
@@ -296,7 +294,8 @@ export async function startRehearsal(options: RehearsalOptions = {}): Promise<Re
       PHYSLITE_PUBLISH_TIMEOUT_S: '2',
       ...options.env,
     };
-    const topics = topicsFromEnv(env);
+    // the topics the functions will use: read from the same environment by the same code
+    const topics = configFromEnv(env).topics;
     for (const t of Object.values(topics)) await pubsub.createTopic(t);
 
     const functions: Record<string, FunctionProcess[]> = {};
@@ -359,6 +358,7 @@ export async function startRehearsal(options: RehearsalOptions = {}): Promise<Re
       storage,
       topics,
       env,
+      bundlesDir: functionsDir,
       functions,
       orchestratorUrl,
       statusUrl,
@@ -369,19 +369,20 @@ export async function startRehearsal(options: RehearsalOptions = {}): Promise<Re
         else await storage.bucket(BUCKET).file(name).save(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
       },
       async submit(body, init = {}) {
-        const r = await fetch(`${orchestratorUrl}/jobs`, {
+        const res = await fetch(`${init.url ?? orchestratorUrl}/jobs`, {
           method: 'POST',
           headers: { 'content-type': init.contentType ?? 'application/json' },
           body: init.raw ?? JSON.stringify(body),
+          signal: AbortSignal.timeout(init.timeoutMs ?? 60_000),
         });
-        const text = await r.text();
-        let parsed: Record<string, unknown>;
+        const text = await res.text();
+        let parsed: Record<string, unknown> = {};
         try {
           parsed = JSON.parse(text) as Record<string, unknown>;
         } catch {
-          parsed = { text };
+          // not JSON: the caller has `text`
         }
-        return { status: r.status, body: parsed };
+        return { status: res.status, body: parsed, text, headers: res.headers };
       },
       async publishJob(message, opts = {}) {
         const data = Buffer.from(opts.raw ?? JSON.stringify(message), 'utf8');
