@@ -265,6 +265,23 @@ test('chaos duplicates: a delivery is also made a second time, concurrently, wit
   seeded.close();
 });
 
+test('a handler is told which call is the duplicate; setDuplicateRate turns duplicates on and off for later deliveries', async () => {
+  const queue = new LocalQueue();
+  const calls: [string, boolean][] = [];
+  queue.subscribe('t', 's', async (d, info) => void calls.push([d.messageId, info!.duplicate]));
+  const first = await queue.publish('t', { i: 0 });
+  await queue.idle();
+  queue.setDuplicateRate(1);
+  const second = await queue.publish('t', { i: 1 });
+  await queue.idle();
+  queue.setDuplicateRate(0);
+  const third = await queue.publish('t', { i: 2 });
+  await queue.idle();
+  assert.deepEqual(calls, [[first, false], [second, false], [second, true], [third, false]]);
+  assert.throws(() => queue.setDuplicateRate(1.5), /duplicateRate must be in \[0, 1\], got 1.5/);
+  queue.close();
+});
+
 test('concurrency bounds the deliveries in flight', async () => {
   const queue = new LocalQueue();
   let running = 0;

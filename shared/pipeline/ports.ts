@@ -94,7 +94,8 @@ export interface Delivery {
   publishTime?: string;
 }
 
-export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
+/** `info.duplicate`: this call is an injected second delivery of a lease another call also holds (chaos, tests). */
+export type DeliveryHandler = (delivery: Delivery, info?: { duplicate: boolean }) => Promise<void>;
 
 // ---------------------------------------------------------------------------
 // Object storage: what the orchestrator lists and the worker reads.

@@ -283,8 +283,6 @@ interface PushSubscription {
   busy: Map<string, number>;
   ackDeadlineMs: number;
   deadLetter?: { topic: TopicState; maxDeliveryAttempts: number; forwarded: Set<string> };
-  /** Leases (LocalQueue message id / attempt) whose first push is under way: a second push of one is the concurrent duplicate. */
-  leases: Set<string>;
   /** afterAck: after-ack duplicates decided; afterAckPushed: of them, pushes started. */
   counters: { redelivered: number; timedOut: number; afterAck: number; afterAckPushed: number; afterAckInFlight: number; afterAckNacked: number };
 }
@@ -355,11 +353,7 @@ export class PubSubStandIn {
   /** Use startPubSubStandIn(). */
   constructor(projectId: string) {
     this.projectId = projectId;
-    this.queue = new LocalQueue({
-      // LocalQueue fixes its duplicate rate at construction: it is always asked, and the answer comes from the current faults
-      duplicateRate: 1,
-      random: () => (this.faults.duplicateMode === 'concurrent' && this.faults.duplicateRate > 0 && this.faults.random() < this.faults.duplicateRate ? 0 : 1),
-    });
+    this.queue = new LocalQueue();
     this.server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * MAX_REQUEST_BYTES });
     this.server.addService(loadPublisherService(), {
       CreateTopic: this.unary('CreateTopic', (r: { name?: string; labels?: Record<string, string> }) => this.rpcCreateTopic(r)),
@@ -461,7 +455,6 @@ export class PubSubStandIn {
       next: 0,
       busy: new Map(),
       ackDeadlineMs,
-      leases: new Set(),
       counters: { redelivered: 0, timedOut: 0, afterAck: 0, afterAckPushed: 0, afterAckInFlight: 0, afterAckNacked: 0 },
     };
     if (sub.format !== 'cloudevent' && sub.format !== 'push') throw new Error(`subscription ${id}: format must be 'cloudevent' or 'push', got ${String(sub.format)}`);
@@ -470,7 +463,7 @@ export class PubSubStandIn {
       sub.deadLetter = { topic: this.topicFor(options.deadLetterTopic, false), maxDeliveryAttempts: options.maxDeliveryAttempts ?? 5, forwarded: new Set() };
     }
     // LocalQueue validates concurrency and maxDeliveryAttempts; nothing is registered here before it has
-    this.queue.subscribe(t.name, id, (d) => this.deliver(sub, d), {
+    this.queue.subscribe(t.name, id, (d, info) => this.deliver(sub, d, info?.duplicate ?? false), {
       ackDeadlineMs: ackDeadlineMs + LEASE_MARGIN_MS,
       minBackoffMs: options.minBackoffMs ?? 10_000,
       maxBackoffMs: options.maxBackoffMs ?? 600_000,
@@ -497,6 +490,8 @@ export class PubSubStandIn {
     const mode = faults.duplicateMode ?? 'concurrent';
     if (mode !== 'concurrent' && mode !== 'after-ack') throw new RangeError(`duplicateMode must be 'concurrent' or 'after-ack', got ${String(mode)}`);
     this.faults = { duplicateRate: rate, duplicateMode: mode, random: faults.random ?? Math.random };
+    // concurrent duplicates are LocalQueue's own; after-ack ones are made here
+    this.queue.setDuplicateRate(mode === 'concurrent' ? rate : 0, this.faults.random);
   }
 
   /**
@@ -693,23 +688,13 @@ export class PubSubStandIn {
   // push delivery
 
   /** LocalQueue's handler: one push of one lease; throws (a nack) unless acknowledged. */
-  private async deliver(sub: PushSubscription, d: Delivery): Promise<void> {
+  private async deliver(sub: PushSubscription, d: Delivery, duplicate: boolean): Promise<void> {
     const message = this.messages.get(String(d.data.id))!;
     const attempt = d.deliveryAttempt ?? 1;
-    const lease = `${d.messageId}/${attempt}`;
-    // LocalQueue calls the handler for a duplicate right after the original, before the original's push can end
-    const duplicate = sub.leases.has(lease);
-    if (!duplicate) {
-      sub.leases.add(lease);
-      if (attempt > 1) sub.counters.redelivered++;
-    }
-    try {
-      const acked = await this.push(sub, message, attempt, duplicate ? 'duplicate' : 'delivery');
-      if (!acked) throw new Error(`push of message ${message.messageId} to ${sub.id} not acknowledged`);
-      if (!duplicate) this.maybeDuplicateAfterAck(sub, message, attempt);
-    } finally {
-      if (!duplicate) sub.leases.delete(lease);
-    }
+    if (!duplicate && attempt > 1) sub.counters.redelivered++;
+    const acked = await this.push(sub, message, attempt, duplicate ? 'duplicate' : 'delivery');
+    if (!acked) throw new Error(`push of message ${message.messageId} to ${sub.id} not acknowledged`);
+    if (!duplicate) this.maybeDuplicateAfterAck(sub, message, attempt);
   }
 
   /** LocalQueue dead-lettered a message of `sub`: publish it anew on the dead-letter topic. Once per message, whatever duplicates come. */

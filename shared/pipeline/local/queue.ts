@@ -105,8 +105,8 @@ interface Subscription {
 
 export class LocalQueue implements Publisher {
   private readonly maxMessageBytes: number;
-  private readonly duplicateRate: number;
-  private readonly random: () => number;
+  private duplicateRate: number;
+  private random: () => number;
   private readonly topics = new Map<string, Subscription[]>();
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -129,6 +129,13 @@ export class LocalQueue implements Publisher {
       throw new Error(`message for ${topic} is ${bytes} bytes of JSON, over the ${this.maxMessageBytes}-byte limit`);
     }
     return this.enqueue(topic, json, { ...attributes });
+  }
+
+  /** Changes the chaos duplicate rate (and its randomness) for deliveries made from now on. */
+  setDuplicateRate(rate: number, random: () => number = this.random): void {
+    if (!(rate >= 0 && rate <= 1)) throw new RangeError(`duplicateRate must be in [0, 1], got ${rate}`);
+    this.duplicateRate = rate;
+    this.random = random;
   }
 
   /** Starts delivering the topic's messages published from now on (as a new Pub/Sub subscription would). Names are unique across topics. */
@@ -266,12 +273,14 @@ export class LocalQueue implements Publisher {
       deliveryAttempt: run.attempt,
       publishTime: message.publishTime,
     };
+    // a duplicate is made without a lease of its own (the original holds it)
+    const duplicate = !run.holdsLease;
     sub.stats.delivered++;
     sub.stats.inFlight++;
     // Called from a promise job: never re-entrantly from publish(), and a synchronous throw is a nack.
     // A delivery still queued when close() runs is not made.
     Promise.resolve(delivery)
-      .then((d) => (this.closed ? undefined : sub.handler(d)))
+      .then((d) => (this.closed ? undefined : sub.handler(d, { duplicate })))
       .then(
         () => this.settle(sub, run, true),
         () => this.settle(sub, run, false),
