@@ -62,8 +62,7 @@ function packageName(specifier) {
  * dependencies reach, at the same places, so the deploy's `npm ci` installs exactly the
  * versions the tests ran against (without one, `npm install` resolves them afresh).
  */
-export function lockfileFor(pkg) {
-  const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8'));
+export function lockfileFor(pkg, lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8'))) {
   if (lock.lockfileVersion < 2) throw new Error('package-lock.json must be lockfileVersion 2 or 3');
   const all = lock.packages;
   // where Node finds `dep` from the package at `from` ('' is the root): the nearest node_modules up the tree
@@ -96,6 +95,8 @@ export async function buildFunctions() {
   const out = path.join(root, 'dist/functions');
   rmSync(out, { recursive: true, force: true });
   const manifest = { builtAt: new Date().toISOString(), functions: {} };
+  const project = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8'));
   for (const [name, fn] of Object.entries(readFunctionList())) {
     const dir = path.join(out, name);
     mkdirSync(dir, { recursive: true });
@@ -106,7 +107,7 @@ export async function buildFunctions() {
     const signatureType = fn.trigger === 'http' ? 'http' : 'cloudevent';
     const pkg = {
       name: `physlite-${name}`,
-      version: JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version,
+      version: project.version,
       private: true,
       description: `physlite ${name} function (built by npm run build from functions/${fn.source}; do not edit)`,
       type: 'module',
@@ -116,7 +117,7 @@ export async function buildFunctions() {
       dependencies: Object.fromEntries(externals.map((p) => [p, installedVersion(p)])),
     };
     writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
-    writeFileSync(path.join(dir, 'package-lock.json'), `${JSON.stringify(lockfileFor(pkg), null, 2)}\n`);
+    writeFileSync(path.join(dir, 'package-lock.json'), `${JSON.stringify(lockfileFor(pkg, lock), null, 2)}\n`);
     const code = readFileSync(path.join(dir, 'index.js'));
     manifest.functions[name] = {
       ...fn,
