@@ -7,9 +7,12 @@
 //     index.js, index.js.map       the function's code, our code bundled in
 //     package.json                 main, the entry point, and the runtime dependencies
 //     package-lock.json            those dependencies' tree, cut from this project's lockfile
-//   dist/functions/manifest.json   every function: entry point, signature type, trigger, bundle hash
+//   dist/functions/<name>.zip      that folder zipped: what Terraform uploads as the function's source
+//   dist/functions/manifest.json   every function: entry point, signature type, trigger, bundle and zip hashes
 //
-// A function folder is exactly what the deploy step zips and uploads. The
+// The zips are reproducible (fixed order and timestamps), so the same code
+// gives the same zip hash, and Terraform, which names the uploaded object by
+// that hash, neither uploads nor redeploys an unchanged function. The
 // @google-cloud/* packages stay external: their clients load .proto files
 // relative to their own folder, and the Functions Framework must be the same
 // module instance that the runtime's `functions-framework` command loads (it
@@ -17,8 +20,9 @@
 // external package that the bundle actually imports, pinned to the version
 // installed here, which is the version the tests ran against.
 import { build } from 'esbuild';
+import { zipSync } from 'fflate';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -91,8 +95,16 @@ export function lockfileFor(pkg, lock = JSON.parse(readFileSync(path.join(root, 
   return { name: pkg.name, version: pkg.version, lockfileVersion: 3, requires: true, packages };
 }
 
-export async function buildFunctions() {
-  const out = path.join(root, 'dist/functions');
+/** The files of a function folder as a zip with sorted names and a fixed timestamp: same files, same bytes. */
+function zipFolder(dir) {
+  const files = {};
+  for (const name of readdirSync(dir).sort()) files[name] = [readFileSync(path.join(dir, name)), { mtime: ZIP_TIME }];
+  return zipSync(files, { level: 9 });
+}
+const ZIP_TIME = new Date('2000-01-01T00:00:00Z');
+
+/** Builds every function into `out` (default dist/functions); tests build into their own folder. */
+export async function buildFunctions(out = path.join(root, 'dist/functions')) {
   rmSync(out, { recursive: true, force: true });
   const manifest = { builtAt: new Date().toISOString(), functions: {} };
   const project = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -119,12 +131,17 @@ export async function buildFunctions() {
     writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
     writeFileSync(path.join(dir, 'package-lock.json'), `${JSON.stringify(lockfileFor(pkg, lock), null, 2)}\n`);
     const code = readFileSync(path.join(dir, 'index.js'));
+    const zip = zipFolder(dir);
+    writeFileSync(path.join(out, `${name}.zip`), zip);
     manifest.functions[name] = {
       ...fn,
       signatureType,
       dir: path.relative(root, dir),
       bundleBytes: code.length,
       bundleSha256: createHash('sha256').update(code).digest('hex'),
+      zip: `${name}.zip`,
+      zipBytes: zip.length,
+      zipSha256: createHash('sha256').update(zip).digest('hex'),
       dependencies: pkg.dependencies,
     };
   }
