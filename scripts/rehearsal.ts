@@ -1,4 +1,4 @@
-// npm run rehearsal -- [--shards N] [--workers W] [--format cloudevent|push] [--faults] [--keep]
+// npm run rehearsal -- [--shards N] [--workers W] [--format push|cloudevent] [--faults] [--keep]
 //
 // The cloud rehearsal at a chosen size (test/rehearsal.test.ts runs a small
 // one in `npm test`): builds the function bundles, starts them under the
@@ -10,7 +10,8 @@
 //
 //   --shards N     about N shards (each pair of samples gives 5 at 0.8 MiB per shard; default 50)
 //   --workers W    worker instances (default 2)
-//   --format F     what the subscriptions push: Eventarc CloudEvents (default) or plain push bodies
+//   --format F     what the subscriptions push: plain push bodies (default, as the Terraform
+//                  module's push subscriptions do) or Eventarc CloudEvents
 //   --faults       every message also delivered a second time concurrently, 1 in 5 range reads
 //                  answered 503: the result must not change
 //   --keep         leave everything running after the job (Ctrl-C to stop) to browse the status page
@@ -31,7 +32,7 @@ const { values } = parseArgs({
   options: {
     shards: { type: 'string', default: '50' },
     workers: { type: 'string', default: '2' },
-    format: { type: 'string', default: 'cloudevent' },
+    format: { type: 'string', default: 'push' },
     faults: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     profile: { type: 'string' },
@@ -41,7 +42,7 @@ const shards = Number(values.shards);
 const workers = Number(values.workers);
 if (!Number.isInteger(shards) || shards < 1) throw new Error(`--shards must be a positive integer, got ${values.shards}`);
 if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a positive integer, got ${values.workers}`);
-if (values.format !== 'cloudevent' && values.format !== 'push') throw new Error(`--format must be cloudevent or push, got ${values.format}`);
+if (values.format !== 'cloudevent' && values.format !== 'push') throw new Error(`--format must be push or cloudevent, got ${values.format}`);
 
 const SHARD_MB = 0.8;
 

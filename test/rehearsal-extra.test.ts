@@ -120,7 +120,8 @@ function sha256(bytes: Uint8Array): string {
 before(async () => {
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'pipe' });
   // the functions start in their own processes while this one runs the reference analysis
-  const starting = startRehearsal({ instances: { worker: 2 } });
+  // Eventarc's CloudEvents here (rehearsal.test.ts pushes plain bodies, as terraform/ does), so both ways a function can be fed stay tested
+  const starting = startRehearsal({ instances: { worker: 2 }, format: 'cloudevent' });
   starting.catch(() => undefined);
   samples = await loadSamplePair();
   ({ r21, r22 } = samples);

@@ -132,7 +132,7 @@ export interface RehearsalOptions {
   functionsDir?: string;
   /** Instances per function (default 1 each). */
   instances?: Partial<Record<string, number>>;
-  /** What the subscriptions push: Eventarc's CloudEvent (default) or a plain Pub/Sub push body. */
+  /** What the subscriptions push: a plain Pub/Sub push body (default: what terraform/'s push subscriptions send) or Eventarc's CloudEvent. */
   format?: 'cloudevent' | 'push';
   /** Extra or overriding environment of every function, e.g. { PHYSLITE_SHARD_MB: '0.5' }. */
   env?: Record<string, string>;
@@ -323,11 +323,15 @@ export async function startRehearsal(options: RehearsalOptions = {}): Promise<Re
     );
 
     const subscriptionOf = (name: string) => `eventarc-local-${name}-sub`;
+    const format = options.format ?? 'push';
+    // a plain push goes to …/projects/P/topics/T, as terraform/ sets it: the Functions Framework takes
+    // the CloudEvent's source from that path (and logs a complaint per message without it)
+    const endpointOf = (name: string, url: string) => (format === 'push' ? `${url}/projects/${PROJECT}/topics/${topics[list[name]!.trigger as keyof typeof topics]}` : url);
     const routeToLive = (name: string) => {
       if (list[name]!.trigger === 'http') return;
-      const live = functions[name]!.filter((p) => p.running && !restarting.has(p)).map((p) => p.url);
+      const live = functions[name]!.filter((p) => p.running && !restarting.has(p)).map((p) => endpointOf(name, p.url));
       // with none alive, pushes are refused (nacked) as Cloud Run answers when it has no instance
-      pubsub.setEndpoints(subscriptionOf(name), live.length ? live : functions[name]!.map((p) => p.url));
+      pubsub.setEndpoints(subscriptionOf(name), live.length ? live : functions[name]!.map((p) => endpointOf(name, p.url)));
     };
     const restarting = new Set<FunctionProcess>();
     for (const [name, fn] of Object.entries(list)) {
@@ -335,8 +339,8 @@ export async function startRehearsal(options: RehearsalOptions = {}): Promise<Re
       const topic = topics[fn.trigger];
       const deadLettered = topic !== topics.deadLetters;
       pubsub.subscribe(topic, subscriptionOf(name), {
-        endpoints: functions[name]!.map((p) => p.url),
-        format: options.format ?? 'cloudevent',
+        endpoints: functions[name]!.map((p) => endpointOf(name, p.url)),
+        format,
         ackDeadlineSeconds: options.ackDeadlineSeconds ?? 60,
         minBackoffMs: options.minBackoffMs ?? 100,
         maxBackoffMs: options.maxBackoffMs ?? 2000,
