@@ -4,6 +4,7 @@
 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatUsd, largestItem, type CostReport } from '../pipeline/cost';
 import { DEFAULT_CHAOS, runLocalJob } from '../pipeline/local/job';
 import type { JobStatus } from '../pipeline/model';
 import { RequestError } from '../pipeline/request';
@@ -99,6 +100,7 @@ export async function jobCommand(args: string[], out: NodeJS.WritableStream, err
   } else {
     if (s.result) out.write(formatResult(s.result, { files: s.dataset.files, seconds: (performance.now() - t0) / 1000, bytes: s.bytesRead }));
     out.write(`\nshards: ${s.shards.done} done, ${s.shards.failed} failed of ${s.shards.total} · ${formatRate(s)}\n`);
+    if (s.cost) out.write(`${costLine(s.cost)}\n`);
     if (values.chaos) {
       const q = run.queue;
       const sum = (k: 'duplicated' | 'redelivered' | 'nacked' | 'deadLettered') => Object.values(q).reduce((a, x) => a + (x[k] ?? 0), 0);
@@ -108,6 +110,12 @@ export async function jobCommand(args: string[], out: NodeJS.WritableStream, err
     if (s.moreFailures) out.write(`… and ${s.moreFailures} more failed shards\n`);
   }
   return s.shards.failed > 0 || s.state !== 'finished' ? 1 : 0;
+}
+
+/** The estimate in one line: on Cloud Run at list prices, had this run there (the status page has the table). */
+function costLine(cost: CostReport): string {
+  const top = largestItem(cost);
+  return `estimated cost on Cloud Run: ${formatUsd(cost.totalUsd)}${top ? ` (largest: ${top.item}, ${formatUsd(top.usd)})` : ''}`;
 }
 
 function formatRate(s: JobStatus): string {

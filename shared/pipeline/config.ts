@@ -1,6 +1,7 @@
 // Settings every pipeline module shares. Local runs use the defaults; the
 // Cloud Run functions read overrides from their environment (functions/lib/env.ts).
 
+import { DEFAULT_COST_MODEL, type CostModel } from './cost';
 import { DEFAULT_TOPICS, type Topics } from './model';
 
 export interface PipelineConfig {
@@ -28,6 +29,8 @@ export interface PipelineConfig {
   finalizeLeaseMs: number;
   /** Parallel object-metadata requests while expanding a dataset. */
   statConcurrency: number;
+  /** Unit prices and instance shapes of the cost estimate in each job's status. */
+  costModel: CostModel;
 }
 
 export const DEFAULT_CONFIG: Readonly<PipelineConfig> = Object.freeze({
@@ -45,6 +48,7 @@ export const DEFAULT_CONFIG: Readonly<PipelineConfig> = Object.freeze({
   maxShardAttempts: 5,
   finalizeLeaseMs: 120_000,
   statConcurrency: 32,
+  costModel: DEFAULT_COST_MODEL,
 });
 
 export function resolveConfig(overrides: Partial<PipelineConfig> = {}): PipelineConfig {

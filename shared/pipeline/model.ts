@@ -3,6 +3,7 @@
 // versioned where they cross a process boundary.
 
 import type { AnalysisResult } from '../analysis/result';
+import type { CostReport } from './cost';
 
 /** Topic names; deployments override them through PipelineConfig. */
 export interface Topics {
@@ -155,6 +156,17 @@ export interface FinalRecord extends JobSummary {
   failuresTruncated: number;
   finishedAt: number;
   reducer: string;
+  /** What the job used, for its cost (absent in records written before it was kept). */
+  usage?: JobUsageSums;
+}
+
+/** Sums over a job's records at the merge, the measured part of its cost. */
+export interface JobUsageSums {
+  /** Σ attempts over jobs/{id}/attempts: shard deliveries that counted an attempt. */
+  deliveries: number;
+  /** Σ wallMs and Σ requests over the shard records. */
+  wallMs: number;
+  requests: number;
 }
 
 export interface ShardFailure {
@@ -193,6 +205,8 @@ export interface JobStatus {
   /** Shards retried after a transient error, with their last error. */
   retrying: { shard: number; attempts: number; error?: ErrorInfo }[];
   result?: AnalysisResult;
+  /** What the job cost so far, estimated (running and finished jobs; absent for jobs finished before usage was recorded). */
+  cost?: CostReport;
   links: { self: string; page: string };
 }
 

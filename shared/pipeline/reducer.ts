@@ -73,7 +73,7 @@ export async function reduceJob(jobId: string, owner: string, deps: ReducerDeps,
   if (!(await jobs.claimFinalize(jobId, owner, now(), deps.config.finalizeLeaseMs)) && !force) return 'claimed-elsewhere';
 
   const t0 = performance.now();
-  const merged = await mergeShardRecords(job, jobs);
+  const [merged, deliveries] = await Promise.all([mergeShardRecords(job, jobs), jobs.deliveries(jobId)]);
   const final: FinalRecord = {
     result: JSON.stringify(merged.result),
     shardsDone: merged.done,
@@ -85,6 +85,8 @@ export async function reduceJob(jobId: string, owner: string, deps: ReducerDeps,
     mergeMs: Math.round((performance.now() - t0) * 1000) / 1000,
     finishedAt: now(),
     reducer: deps.workerId,
+    // the status of a finished job reads only this record, so the cost's measured sums live here
+    usage: { deliveries, wallMs: merged.wallMs, requests: merged.requests },
   };
   const created = await jobs.createFinal(jobId, final);
   await jobs.markFinished(jobId, created ? final : ((await jobs.getFinal(jobId)) ?? final));
@@ -97,13 +99,16 @@ export interface MergedShards {
   failed: number;
   events: number;
   bytesRead: number;
+  /** Σ wallMs and Σ requests over every record, done or failed (the workers' time and storage requests). */
+  wallMs: number;
+  requests: number;
   failures: ShardFailure[];
 }
 
 /** Merges every done shard's result (in shard order); a stored result that does not validate counts as a failed shard. */
 export async function mergeShardRecords(job: Pick<JobRecord, 'jobId' | 'analysis' | 'options' | 'shards'>, jobs: JobStore): Promise<MergedShards> {
   const total = createAnalysis(job.analysis, job.options).empty();
-  const out: MergedShards = { result: total, done: 0, failed: 0, events: 0, bytesRead: 0, failures: [] };
+  const out: MergedShards = { result: total, done: 0, failed: 0, events: 0, bytesRead: 0, wallMs: 0, requests: 0, failures: [] };
   let seen = 0;
   let listedBytes = 0;
   const fail = (r: ShardRecord, code: string, message: string) => {
@@ -122,6 +127,8 @@ export async function mergeShardRecords(job: Pick<JobRecord, 'jobId' | 'analysis
   for await (const r of jobs.shardRecords(job.jobId)) {
     seen++;
     out.bytesRead += r.bytesRead ?? 0;
+    out.wallMs += r.wallMs ?? 0;
+    out.requests += r.requests ?? 0;
     if (r.state !== 'done') {
       fail(r, r.error?.code ?? 'UNKNOWN', r.error?.message ?? 'failed without a recorded reason');
       continue;

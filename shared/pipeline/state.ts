@@ -19,6 +19,9 @@
 //                                   refused (kept apart, so the id stays free)
 //
 // Progress is counted (count/sum aggregation over shards/), never incremented.
+// What each step reads and writes is counted in cost.ts (firestoreModel), and
+// test/cost.test.ts checks that count against a metered store: a change here
+// that adds or removes an operation should change both.
 
 import type { PipelineConfig } from './config';
 import type { ErrorInfo, FinalRecord, JobRecord, JobSummary, ShardRecord } from './model';
@@ -41,6 +44,11 @@ export interface JobProgress {
   events: number;
   bytesRead: number;
   planBytes: number;
+  /** Σ wallMs and Σ requests over the shard records (the measured part of the cost). */
+  wallMs: number;
+  requests: number;
+  /** Σ attempts over the attempts documents: shard deliveries so far. */
+  deliveries: number;
 }
 
 /** Shard ids sort in shard order: 000000 … 999999, then wider numbers. */
@@ -135,12 +143,29 @@ export class JobStore {
   }
 
   async progress(jobId: string): Promise<JobProgress> {
+    // count + 5 sums is over Firestore's 5 aggregations per request: the Firestore store sends two, each billed per 1000 records
     const [all, failed, started] = await Promise.all([
-      this.store.aggregate(this.shards(jobId), [], ['events', 'bytesRead', 'planBytes']),
+      this.store.aggregate(this.shards(jobId), [], ['events', 'bytesRead', 'planBytes', 'wallMs', 'requests']),
       this.store.aggregate(this.shards(jobId), [{ field: 'state', op: '==', value: 'failed' }]),
-      this.store.aggregate(this.attempts(jobId)),
+      this.store.aggregate(this.attempts(jobId), [], ['attempts']),
     ]);
-    return { reported: all.count, failed: failed.count, started: started.count, events: all.sums.events ?? 0, bytesRead: all.sums.bytesRead ?? 0, planBytes: all.sums.planBytes ?? 0 };
+    const sum = (field: string) => all.sums[field] ?? 0;
+    return {
+      reported: all.count,
+      failed: failed.count,
+      started: started.count,
+      events: sum('events'),
+      bytesRead: sum('bytesRead'),
+      planBytes: sum('planBytes'),
+      wallMs: sum('wallMs'),
+      requests: sum('requests'),
+      deliveries: started.sums.attempts ?? 0,
+    };
+  }
+
+  /** Σ attempts over the shards: the deliveries that counted an attempt. */
+  async deliveries(jobId: string): Promise<number> {
+    return (await this.store.aggregate(this.attempts(jobId), [], ['attempts'])).sums.attempts ?? 0;
   }
 
   /** Every shard record in shard order, a page at a time (range filter paging: no cursors needed). */

@@ -19,6 +19,7 @@
 import type { AnalysisResult } from '../analysis/result';
 import { cutflowSvg, resultPlots, FONT_FAMILY } from '../plot/svg';
 import { escapeXml as esc, formatCount, formatPercent, num } from '../plot/text';
+import { formatQuantity, formatUsd, type CostReport } from './cost';
 import type { ErrorInfo, JobListEntry, JobStatus } from './model';
 
 export interface JobPageOptions {
@@ -161,6 +162,8 @@ figure { margin: 0; flex: 1 1 520px; max-width: 820px; }
 figure svg { display: block; width: 100%; height: auto; border: 1px solid #ddd; }
 figcaption { font-size: 12px; color: #666; margin-top: 2px; }
 p.empty { color: #666; font-style: italic; }
+details.assumptions { font-size: 13px; color: #444; max-width: 900px; }
+details.assumptions li { margin: 2px 0; }
 `;
 
 function htmlDocument(title: string, refresh: string, body: string): string {
@@ -261,6 +264,24 @@ function retryingTable(status: JobStatus): string {
   );
 }
 
+/** The cost estimate: one row per item, the total, and the assumptions behind it (folded away). */
+function costSection(cost: CostReport | undefined, running: boolean): string {
+  if (!cost) return running ? '' : '<h2>Estimated cost</h2>\n<p class="empty">Not available: this job finished before the pipeline recorded what jobs use.</p>\n';
+  const rows = cost.items.map(
+    (i) =>
+      `<tr><td>${esc(i.item)}</td><td class="n">${esc(formatQuantity(i.quantity))}</td><td>${esc(i.unit)}</td>` +
+      `<td class="n">${esc(formatUsd(i.unitPriceUsd))}</td><td class="n">${esc(formatUsd(i.usd))}</td><td class="muted">${esc(i.basis)}</td></tr>`,
+  );
+  rows.push(`<tr class="total"><th colspan="4">total${running ? ' so far' : ''}</th><th class="n">${esc(formatUsd(cost.totalUsd))}</th><th></th></tr>`);
+  return (
+    `<h2>Estimated cost (${esc(cost.currency)})</h2>\n` +
+    '<table class="cost">\n<thead><tr><th>item</th><th class="n">quantity</th><th>unit</th><th class="n">unit price</th><th class="n">USD</th><th>basis</th></tr></thead>\n<tbody>\n' +
+    rows.join('\n') +
+    '\n</tbody>\n</table>\n' +
+    `<details class="assumptions"><summary>Assumptions</summary>\n<ul>${cost.assumptions.map((a) => `<li>${esc(a)}</li>`).join('')}</ul>\n</details>\n`
+  );
+}
+
 /** The result's numbers (as `physlite run` prints them), the cut-flow and every histogram. */
 function resultSection(r: AnalysisResult, partial: boolean): string {
   const parts: string[] = [];
@@ -330,6 +351,7 @@ export function renderJobPage(status: JobStatus, options: JobPageOptions = {}): 
   body.push('<section class="progress">\n' + progress(status) + facts(status) + '</section>\n');
   body.push(failuresTable(status));
   body.push(retryingTable(status));
+  body.push(costSection(status.cost, running));
   if (status.result) body.push(resultSection(status.result, running));
   else if (!running) body.push('<h2>Result</h2>\n<p class="empty">No result: no shard finished successfully.</p>\n');
   return htmlDocument(title, running ? refreshMeta(options.refreshSeconds, DEFAULT_PAGE_REFRESH) : '', body.join(''));

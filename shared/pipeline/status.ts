@@ -2,11 +2,13 @@
 //
 // A running job's progress is aggregated from the shard records (count and
 // sums, billed per 1000 index entries), never read from a shared counter. A
-// finished job reads its final record.
+// finished job reads its final record. Both come with a cost estimate
+// (cost.ts) from the same sums.
 
 import { validateResult } from '../analysis/validate';
 import type { PipelineConfig } from './config';
-import type { JobListEntry, JobRecord, JobStatus, ShardFailure } from './model';
+import { estimateCost, planningStorageOps, type CostReport, type JobUsage } from './cost';
+import type { FinalRecord, JobListEntry, JobRecord, JobStatus, ShardFailure } from './model';
 import { jobLinks } from './orchestrator';
 import type { DocumentStore } from './ports';
 import { JobStore } from './state';
@@ -57,6 +59,7 @@ export async function jobStatus(jobId: string, deps: StatusDeps): Promise<JobSta
       moreFailures: final.failuresTruncated,
       retrying: [],
       result: validateResult(JSON.parse(final.result), `job ${jobId} result`),
+      ...(final.usage ? { cost: finishedCost(job, final, final.usage, deps.config) } : {}),
     };
   }
 
@@ -74,6 +77,7 @@ export async function jobStatus(jobId: string, deps: StatusDeps): Promise<JobSta
     failures,
     moreFailures: Math.max(0, p.failed - failures.length),
     retrying: retrying.map((r) => ({ shard: r.shard, attempts: r.attempts, ...(r.lastError ? { error: r.lastError } : {}) })),
+    cost: estimateCost({ ...jobUsageBase(job), shardsReported: p.reported, deliveries: p.deliveries, workerWallMs: p.wallMs, storageRequests: p.requests, bytesRead: p.bytesRead, mergeMs: 0, merged: false }, deps.config.costModel),
   };
   // ETA from planned bytes (known for every shard up front) at the rate so far
   if (p.reported > 0 && p.planBytes > 0 && job.bytes > 0) status.etaSeconds = round(Math.max(0, job.bytes - p.planBytes) / (p.planBytes / elapsed));
@@ -93,6 +97,18 @@ export async function listJobs(deps: StatusDeps, limit = 50): Promise<JobListEnt
     ...(j.finishedAt !== undefined ? { finishedAt: new Date(j.finishedAt).toISOString() } : {}),
     ...(j.summary !== undefined ? { summary: j.summary } : {}),
   }));
+}
+
+/** What the job record tells the cost model. */
+function jobUsageBase(job: JobRecord): Pick<JobUsage, 'shards' | 'listRequests' | 'metadataReads' | 'orchestratorMs'> {
+  return { shards: job.shards, ...planningStorageOps(job), orchestratorMs: job.publishedAt !== undefined ? Math.max(0, job.publishedAt - job.createdAt) : 0 };
+}
+
+function finishedCost(job: JobRecord, final: FinalRecord, usage: NonNullable<FinalRecord['usage']>, config: PipelineConfig): CostReport {
+  return estimateCost(
+    { ...jobUsageBase(job), shardsReported: final.shardsDone + final.shardsFailed, deliveries: usage.deliveries, workerWallMs: usage.wallMs, storageRequests: usage.requests, bytesRead: final.bytesRead, mergeMs: final.mergeMs, merged: true },
+    config.costModel,
+  );
 }
 
 function round(x: number): number {

@@ -4,6 +4,7 @@
 
 import { RootError } from '../../root/errors';
 import { DEFAULT_CONFIG, resolveConfig, type PipelineConfig } from '../config';
+import { parseCostModel } from '../cost';
 import { createLocalObjectStore } from '../local/object-store';
 import type { NetworkOptions } from '../../root/source/types';
 import type { DocumentStore, ObjectInfo, ObjectStore, Publisher } from '../ports';
@@ -26,6 +27,7 @@ export const ENV_VARS = {
   PHYSLITE_READ_TIMEOUT_S: 'deadline of one Cloud Storage / HTTP request of the readers, seconds (default 30)',
   PHYSLITE_READ_RETRIES: 'repeats of a storage request after a transient failure, before the delivery fails (default 2)',
   PHYSLITE_PUBLISH_TIMEOUT_S: 'how long the orchestrator waits for Pub/Sub to accept a message before answering 503, seconds (default 30)',
+  PHYSLITE_COST_MODEL: 'unit prices and instance shapes for the cost estimate, JSON (see shared/pipeline/cost.ts)',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -84,6 +86,8 @@ export function configFromEnv(env: Env = process.env): PipelineConfig {
   // Pub/Sub's dead-letter policy allows 5 to 100 deliveries; ours must stay below it
   const attempts = numberVar(env, 'PHYSLITE_MAX_SHARD_ATTEMPTS', { min: 1, max: 99, integer: true });
   if (attempts !== undefined) o.maxShardAttempts = attempts;
+  // a bad model is an error naming the variable (and the key): a typo must not price the jobs at a default
+  if (env.PHYSLITE_COST_MODEL) o.costModel = parseCostModel(env.PHYSLITE_COST_MODEL, 'PHYSLITE_COST_MODEL');
   const topics: Partial<PipelineConfig['topics']> = {};
   if (env.PHYSLITE_TOPIC_JOBS) topics.jobs = env.PHYSLITE_TOPIC_JOBS;
   if (env.PHYSLITE_TOPIC_SHARDS) topics.shards = env.PHYSLITE_TOPIC_SHARDS;
