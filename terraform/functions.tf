@@ -48,11 +48,15 @@ resource "google_cloudfunctions2_function" "function" {
       error_message = "The bundle built for ${each.key} does not register entry point ${each.value.entry_point}: run `npm run build` (scripts/deploy.sh does) and check functions/functions.json."
     }
   }
-  depends_on = [google_project_service.api, google_firestore_database.state, google_project_iam_member.build, google_storage_bucket_iam_member.build_reads_sources]
+  depends_on = [google_project_service.api, google_firestore_database.state, google_project_iam_member.build, google_project_iam_member.build_reads_sources]
 }
 
 # Cloud Build turns each zip into an image as this account, rather than a
-# project default whose roles differ from project to project.
+# project default whose roles differ from project to project. It has the roles
+# Google lists for a function's build account (logs, images, the source), the
+# source limited to the two buckets it comes from: ours, and the copy Cloud
+# Functions stages in gcf-v2-sources-<project number>-<region> (which does not
+# exist before the first deploy, so the grant is on the project, with a condition).
 resource "google_service_account" "build" {
   project      = var.project_id
   account_id   = "${var.name_prefix}-build"
@@ -67,10 +71,15 @@ resource "google_project_iam_member" "build" {
   member   = "serviceAccount:${google_service_account.build.email}"
 }
 
-resource "google_storage_bucket_iam_member" "build_reads_sources" {
-  bucket = google_storage_bucket.sources.name
-  role   = "roles/storage.objectViewer"
-  member = "serviceAccount:${google_service_account.build.email}"
+resource "google_project_iam_member" "build_reads_sources" {
+  project = var.project_id
+  role    = "roles/storage.objectAdmin"
+  member  = "serviceAccount:${google_service_account.build.email}"
+  condition {
+    title       = "function sources only"
+    description = "the bundles in the module's source bucket and their copies staged by Cloud Functions"
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${local.source_bucket}/\") || resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-${data.google_project.this.number}-${var.region}/\")"
+  }
 }
 
 # Who may call which function. Cloud Run checks the caller's identity token.

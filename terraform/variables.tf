@@ -182,12 +182,20 @@ variable "orchestrator_max_instances" {
   description = "Most instances of each orchestrator function (HTTP and jobs topic)."
   type        = number
   default     = 5
+  validation {
+    condition     = var.orchestrator_max_instances >= 1 && floor(var.orchestrator_max_instances) == var.orchestrator_max_instances
+    error_message = "orchestrator_max_instances must be a whole number, 1 or more."
+  }
 }
 
 variable "reducer_max_instances" {
   description = "Most reducer instances. Each shard-done message is a short count query; one instance merges a finished job."
   type        = number
   default     = 10
+  validation {
+    condition     = var.reducer_max_instances >= 1 && floor(var.reducer_max_instances) == var.reducer_max_instances
+    error_message = "reducer_max_instances must be a whole number, 1 or more."
+  }
 }
 
 variable "reducer_memory_mib" {
@@ -204,6 +212,10 @@ variable "status_max_instances" {
   description = "Most instances of the status endpoint."
   type        = number
   default     = 3
+  validation {
+    condition     = var.status_max_instances >= 1 && floor(var.status_max_instances) == var.status_max_instances
+    error_message = "status_max_instances must be a whole number, 1 or more."
+  }
 }
 
 # ---- pipeline settings (the functions' environment) ----------------------
@@ -249,31 +261,46 @@ variable "max_shard_attempts" {
 }
 
 variable "dead_letter_max_delivery_attempts" {
-  description = "Deliveries after which Pub/Sub moves a message to the dead-letter topic (5-100). Above max_shard_attempts + 1, so the worker records its own give-up first; Pub/Sub's count is approximate, hence the margin."
+  description = "Deliveries after which Pub/Sub moves a message to the dead-letter topic (5-100). Pub/Sub also counts pushes that never reached an instance, such as Cloud Run's 429 while every worker is busy on a big job (10 attempts span only tens of minutes of backoff), so the default is the most Pub/Sub allows; a shard that reaches a worker and keeps failing is ended by the worker after max_shard_attempts. At least max_shard_attempts + 2, since Pub/Sub's count is approximate."
   type        = number
-  default     = 10
+  default     = 100
   validation {
     condition     = var.dead_letter_max_delivery_attempts >= 5 && var.dead_letter_max_delivery_attempts <= 100 && var.dead_letter_max_delivery_attempts >= var.max_shard_attempts + 2
     error_message = "dead_letter_max_delivery_attempts must be from 5 to 100 and at least max_shard_attempts + 2."
   }
 }
 
+# the ranges below are the ones shared/pipeline/google/env.ts accepts: a value
+# it refuses would stop every instance at start
+
 variable "read_timeout_s" {
   description = "Deadline of one Cloud Storage request of the readers, seconds."
   type        = number
   default     = 30
+  validation {
+    condition     = var.read_timeout_s > 0 && var.read_timeout_s <= 600
+    error_message = "read_timeout_s must be above 0 and at most 600."
+  }
 }
 
 variable "read_retries" {
   description = "Repeats of a storage request after a transient failure, before the delivery fails and Pub/Sub redelivers it."
   type        = number
   default     = 2
+  validation {
+    condition     = var.read_retries >= 0 && var.read_retries <= 20 && floor(var.read_retries) == var.read_retries
+    error_message = "read_retries must be a whole number from 0 to 20."
+  }
 }
 
 variable "publish_timeout_s" {
   description = "How long an orchestrator waits for Pub/Sub to accept the shard messages before answering 503 (the request can be repeated with the same jobId)."
   type        = number
   default     = 30
+  validation {
+    condition     = var.publish_timeout_s > 0 && var.publish_timeout_s <= 600
+    error_message = "publish_timeout_s must be above 0 and at most 600."
+  }
 }
 
 # ---- Pub/Sub -------------------------------------------------------------

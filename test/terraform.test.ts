@@ -413,8 +413,15 @@ describe('terraform module: identities and access', () => {
     assert.deepEqual(tf.locals.publishes_to, { orchestrator: ['shards'], 'orchestrator-jobs': ['shards'], worker: ['shardDone'], 'dead-letters': ['shardDone'] });
     const pubGrant = resource('google_pubsub_topic_iam_member', 'publishes');
     assert.equal(pubGrant.role, 'roles/pubsub.publisher');
-    // on the whole project: Firestore's roles for the functions, and the build account's logs and images, nothing else
-    assert.deepEqual(Object.keys(tf.resources.google_project_iam_member ?? {}).sort(), ['build', 'firestore']);
+    // on the whole project: Firestore's roles for the functions, and the build account's logs, images and (conditionally) sources, nothing else
+    assert.deepEqual(Object.keys(tf.resources.google_project_iam_member ?? {}).sort(), ['build', 'build_reads_sources', 'firestore']);
+    const sources = resource('google_project_iam_member', 'build_reads_sources');
+    assert.equal(sources.member, 'serviceAccount:${google_service_account.build.email}');
+    // only the two buckets the function source comes from: ours, and the copy Cloud Functions stages
+    assert.equal(
+      first(sources.condition).expression,
+      'resource.name.startsWith("projects/_/buckets/${local.source_bucket}/") || resource.name.startsWith("projects/_/buckets/gcf-v2-sources-${data.google_project.this.number}-${var.region}/")',
+    );
     assert.equal(resource('google_project_iam_member', 'firestore').role, '${each.value}');
     assert.equal(resource('google_project_iam_member', 'build').for_each, '${toset(["roles/logging.logWriter", "roles/artifactregistry.writer"])}');
     assert.equal(resource('google_project_iam_member', 'build').member, 'serviceAccount:${google_service_account.build.email}');

@@ -92,8 +92,40 @@ export function splitReference(ref: string): RefPart[] {
 
 /** Every reference (var.x, local.y, type.name…, each.key) in an expression string. */
 export async function referencesIn(text: string): Promise<string[]> {
-  const refs = await hcl.getReferencesInExpression('module.tf', text);
+  const refs = await hcl.getReferencesInExpression('module.tf', asTemplateSource(text));
   return refs.map((r) => r.value);
+}
+
+/**
+ * hcl2json gives a string attribute decoded: `"a \"b\" ${x["k"]}"` arrives as
+ * `a "b" ${x["k"]}`. To parse it again as a template, the literal parts get
+ * their quotes and backslashes escaped again; the `${…}` parts are HCL and stay.
+ */
+export function asTemplateSource(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; ) {
+    if (text.startsWith('${', i)) {
+      // copy the interpolation up to its closing brace, skipping braces inside its strings
+      let depth = 0;
+      let j = i;
+      let quoted = false;
+      for (; j < text.length; j++) {
+        const c = text[j]!;
+        if (quoted) {
+          if (c === '\\') j++;
+          else if (c === '"') quoted = false;
+        } else if (c === '"') quoted = true;
+        else if (c === '{') depth++;
+        else if (c === '}' && --depth === 0) break;
+      }
+      out += text.slice(i, j + 1);
+      i = j + 1;
+    } else {
+      const c = text[i++]!;
+      out += c === '"' || c === '\\' ? `\\${c}` : c;
+    }
+  }
+  return out;
 }
 
 export interface EvalContext {
