@@ -29,8 +29,8 @@ unchanged deployment plans no changes, so running this twice is harmless.
 
 Options:
   --dry-run        build, init and plan only: show what would change, change nothing
-  --project P      the Google Cloud project (default: \$TF_VAR_project_id, else
-                   project_id in terraform/terraform.tfvars, else 'gcloud config get-value project')
+  --project P      the Google Cloud project (default: project_id in terraform/terraform.tfvars,
+                   else \$TF_VAR_project_id, else 'gcloud config get-value project')
   --region R       the region (default: terraform.tfvars, else the module's us-central1)
   --auto-approve   apply without asking (for CI); without it you confirm at a terminal
   -h, --help       this text
@@ -73,11 +73,12 @@ TF_VARS=()
 if [[ -n "$PROJECT" ]]; then
   from="--project"
   TF_VARS+=(-var "project_id=$PROJECT")
+# in Terraform's own order: terraform.tfvars wins over TF_VAR_project_id
+elif PROJECT="$(tfvars_project)" && [[ -n "$PROJECT" ]]; then
+  from="terraform/terraform.tfvars" # terraform reads it itself
 elif [[ -n "${TF_VAR_project_id:-}" ]]; then
   PROJECT="$TF_VAR_project_id"
   from="TF_VAR_project_id" # terraform reads it itself
-elif PROJECT="$(tfvars_project)" && [[ -n "$PROJECT" ]]; then
-  from="terraform/terraform.tfvars" # terraform reads it itself
 else
   PROJECT="$(gcloud_project)"
   from="gcloud config"
@@ -105,7 +106,7 @@ PLAN="$WORK/deploy.tfplan"
 
 run terraform -chdir="$TF_DIR" init -input=false
 plan_rc=0
-run terraform -chdir="$TF_DIR" plan -input=false -detailed-exitcode -out="$PLAN" "${TF_VARS[@]}" || plan_rc=$?
+run terraform -chdir="$TF_DIR" plan -input=false -detailed-exitcode -out="$PLAN" ${TF_VARS[@]+"${TF_VARS[@]}"} || plan_rc=$?
 case "$plan_rc" in
   0) changes=0 ;;
   2) changes=1 ;;

@@ -108,6 +108,7 @@ if [[ -n "$JOB_ID" && ! "$JOB_ID" =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]]; then
   usage_error "--job-id must be 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit, got '$JOB_ID'"
 fi
 GENERATED_ID=0
+STALE_REJECTION=""
 if [[ -z "$JOB_ID" ]]; then
   JOB_ID="job-$(date -u +%Y%m%d-%H%M%S)-$RANDOM"
   GENERATED_ID=1
@@ -172,7 +173,7 @@ http_request() {
   local method="$1" url="$2" data=()
   [[ -n "${3:-}" ]] && data=(-H 'Content-Type: application/json' --data-binary "@$3")
   HTTP_CODE="$(curl -sS --max-time 60 -X "$method" -H "@$AUTH_HEADER" -H 'Accept: application/json' \
-    "${data[@]}" -o "$WORK/reply" -w '%{http_code}' "$url" 2>"$WORK/curl-err")" || HTTP_CODE="000"
+    ${data[@]+"${data[@]}"} -o "$WORK/reply" -w '%{http_code}' "$url" 2>"$WORK/curl-err")" || HTTP_CODE="000"
   [[ -f "$WORK/reply" ]] || : >"$WORK/reply"
 }
 
@@ -208,6 +209,29 @@ if [[ "$HTTP" == 1 ]]; then
   if [[ -z "$STATUS_URL" && "$reply_status" == */jobs/"$JOB_ID" ]]; then STATUS_URL="${reply_status%/jobs/"$JOB_ID"}"; fi
 else
   [[ -n "$TOPIC" ]] || TOPIC="$(need_output jobs_topic --topic)"
+  # A message gets no reply, so an explicit id is checked first: a job already
+  # under it would refuse a different request (recorded apart, as msg-<id>)
+  # and following the id would show that other job; a rejection left under it
+  # by an earlier request is remembered, so it is not taken for this one's.
+  if [[ "$GENERATED_ID" == 0 ]]; then
+    [[ -n "$STATUS_URL" ]] || STATUS_URL="$(tf_output status_url 2>/dev/null || true)"
+    if [[ -n "$STATUS_URL" ]]; then
+      refresh_token
+      http_request GET "${STATUS_URL%/}/jobs/$JOB_ID?format=json"
+      if [[ "$HTTP_CODE" == 200 ]]; then
+        # shellcheck disable=SC2016 # JavaScript in single quotes
+        existing="$(node -e 'try { const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); process.stdout.write(`${s.state}\t${s.createdAt}`); } catch { process.stdout.write("unknown\t"); }' "$WORK/reply")"
+        case "${existing%%$'\t'*}" in
+          rejected) STALE_REJECTION="${existing#*$'\t'}" ;;
+          running | finished)
+            die "$EXIT_ERROR" "job $JOB_ID already exists (${existing%%$'\t'*}, created ${existing#*$'\t'}): a message with a different request under this id would be refused, and following $JOB_ID would show the existing job. Choose another --job-id, or resume it with --http (which says at once whether the request matches): ${STATUS_URL%/}/jobs/$JOB_ID"
+            ;;
+        esac
+      elif [[ "$HTTP_CODE" != 404 ]]; then
+        warn "could not check whether job $JOB_ID exists (HTTP $HTTP_CODE); publishing anyway"
+      fi
+    fi
+  fi
   if [[ -z "$PROJECT" && "$TOPIC" != projects/* ]]; then
     PROJECT="$(tf_output project_id 2>/dev/null || true)"
     [[ -n "$PROJECT" ]] || PROJECT="$(gcloud_project)"
@@ -219,9 +243,6 @@ else
   message_id="$(run "${publish[@]}")" || die "$EXIT_ERROR" "publishing the job on topic $TOPIC failed (see gcloud's message above)"
   message_id="$(tr -d "[]' \n" <<<"$message_id")"
   say "published job $JOB_ID as message ${message_id:-?} on $TOPIC"
-  if [[ "$GENERATED_ID" == 0 ]]; then
-    say "note: if job $JOB_ID already exists with a different request, this one is refused and recorded as job msg-${message_id:-MESSAGE_ID}"
-  fi
 fi
 
 if [[ "$FOLLOW" == 0 ]]; then
@@ -307,7 +328,7 @@ while :; do
       seen=1
       line="$(node -e "$RENDER" line "$WORK/reply")"
       state="${line%%$'\t'*}"
-      printf '[%s] %s\n' "$(date +%H:%M:%S)" "${line#*$'\t'}"
+      [[ "$state" == rejected ]] || printf '[%s] %s\n' "$(date +%H:%M:%S)" "${line#*$'\t'}"
       case "$state" in
         finished)
           node -e "$RENDER" summary "$WORK/reply"
@@ -316,8 +337,20 @@ while :; do
           exit 2
           ;;
         rejected)
-          node -e "$RENDER" summary "$WORK/reply" >&2
-          exit "$EXIT_ERROR"
+          # shellcheck disable=SC2016 # JavaScript in single quotes
+          rejected_at="$(node -e 'try { process.stdout.write(String(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).createdAt)); } catch {}' "$WORK/reply")"
+          if [[ -n "${STALE_REJECTION:-}" && "$rejected_at" == "$STALE_REJECTION" ]]; then
+            # the earlier request's rejection: this request has not been planned yet
+            seen=0
+            if ((SECONDS - waiting_since >= PLAN_TIMEOUT)); then
+              die "$EXIT_ERROR" "job $JOB_ID still shows the rejection of an earlier request after ${PLAN_TIMEOUT}s: this request has not been planned (look at the logs of the function that reads the jobs topic)"
+            fi
+            printf '[%s] waiting  job %s is not planned yet (what shows is the rejection of an earlier request)\n' "$(date +%H:%M:%S)" "$JOB_ID"
+          else
+            printf '[%s] %s\n' "$(date +%H:%M:%S)" "${line#*$'\t'}"
+            node -e "$RENDER" summary "$WORK/reply" >&2
+            exit "$EXIT_ERROR"
+          fi
           ;;
         running) ;;
         *) die "$EXIT_ERROR" "unexpected status reply from $job_url: $(head -c 500 "$WORK/reply")" ;;

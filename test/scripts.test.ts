@@ -342,7 +342,8 @@ describe('deploy.sh', { concurrency: true }, () => {
 describe('trigger.sh', { concurrency: true }, () => {
   test('publishes the job message on the jobs topic, then follows it until finished (exit 0)', async () => {
     const server = await FunctionsServer.start();
-    server.jobReplies = [NOT_YET, jobStatus('running'), jobStatus('finished', { cost: { totalUsd: 0.0123 } })];
+    // the first 404 answers the check that no job holds the explicit id yet, before publishing
+    server.jobReplies = [NOT_YET, NOT_YET, jobStatus('running'), jobStatus('finished', { cost: { totalUsd: 0.0123 } })];
     const cli = fake({ identityToken: 'tok-123', messageId: '777', outputs: OUTPUTS });
     const r = await cli.run(TRIGGER, ['--label', 'ttbar mc20', '--shard-mb', '0.5', '--job-id', 'my-run-1', '--status-url', server.url, '--interval', '0.05', 'gs://b/samples/', 'https://host/f.root.1']);
     assert.equal(r.code, 0, r.stderr);
@@ -354,7 +355,7 @@ describe('trigger.sh', { concurrency: true }, () => {
     assert.deepEqual(message, { kind: 'job', v: 1, request: { dataset: ['gs://b/samples/', 'https://host/f.root.1'], jobId: 'my-run-1', label: 'ttbar mc20', shardMB: 0.5 } });
 
     const polls = server.jobPolls();
-    assert.equal(polls.length, 3);
+    assert.equal(polls.length, 4);
     for (const p of polls) {
       assert.equal(p.url, '/jobs/my-run-1?format=json');
       assert.equal(p.headers.authorization, 'Bearer tok-123');
@@ -366,6 +367,16 @@ describe('trigger.sh', { concurrency: true }, () => {
     assert.match(r.stdout, /job my-run-1 finished in 1m23s\n {2}shards: {2}8 total, 8 done, 0 failed/);
     assert.match(r.stdout, /estimated cost: \$0\.0123/);
     assert.match(r.stdout, new RegExp(`status page: ${server.url}/jobs/my-run-1\\?format=html`));
+  });
+
+  test('with --job-id on the topic, a job already under that id stops it before anything is published', async () => {
+    const server = await FunctionsServer.start();
+    server.jobReplies = [jobStatus('finished')];
+    const cli = fake({ outputs: OUTPUTS });
+    const r = await cli.run(TRIGGER, ['--job-id', 'my-run-1', '--status-url', server.url, 'gs://b/samples/']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /job my-run-1 already exists \(finished, created .*\): .* Choose another --job-id, or resume it with --http/);
+    assert.ok(!callsOf(cli, 'gcloud').some((a) => a[0] === 'pubsub'), 'nothing published');
   });
 
   test('generates a valid job id when none is given, and follows that id', async () => {
@@ -476,7 +487,8 @@ describe('trigger.sh', { concurrency: true }, () => {
     const r = await fake({ outputs: OUTPUTS }).run(TRIGGER, ['--no-follow', '--job-id', 'nf-1', '--status-url', server.url, 'gs://b/samples/']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`job nf-1 submitted; status: ${server.url}/jobs/nf-1`));
-    assert.equal(server.requests.length, 0);
+    // only the check, before publishing, that no job holds the id: no polling
+    assert.deepEqual(server.requests.map((q) => `${q.method} ${q.url}`), ['GET /jobs/nf-1?format=json']);
   });
 });
 

@@ -55,7 +55,7 @@ require_gcloud() {
 }
 
 require_terraform() {
-  have terraform || die "$EXIT_NO_TERRAFORM" "terraform is not on PATH: install Terraform 1.5 or newer: https://developer.hashicorp.com/terraform/install"
+  have terraform || die "$EXIT_NO_TERRAFORM" "terraform is not on PATH: install Terraform 1.9 or newer (terraform/versions.tf): https://developer.hashicorp.com/terraform/install"
 }
 
 require_node() {
