@@ -28,15 +28,15 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
+import { buildFunctions } from '../scripts/build.mjs';
 import type { AnalysisResult } from '../shared/analysis/result';
 import type { JobStatus, ShardRecord } from '../shared/pipeline/model';
 import { resolveConfig } from '../shared/pipeline/config';
@@ -51,7 +51,8 @@ import { BUCKET, functionList, startRehearsal, type Rehearsal } from './support/
 import { loadSamplePair, type SamplePair } from './support/sample-pair';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = path.join(ROOT, 'dist/functions');
+/** This file's own build (test files may run in parallel, and a build replaces its output folder). */
+let DIST: string;
 /** One shard per sample file. */
 const WHOLE_FILE_MB = 64;
 /**
@@ -118,10 +119,11 @@ function sha256(bytes: Uint8Array): string {
 }
 
 before(async () => {
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'pipe' });
+  DIST = mkdtempSync(path.join(tmpdir(), 'rehearsal-extra-bundles-'));
+  await buildFunctions(DIST);
   // the functions start in their own processes while this one runs the reference analysis
   // Eventarc's CloudEvents here (rehearsal.test.ts pushes plain bodies, as terraform/ does), so both ways a function can be fed stay tested
-  const starting = startRehearsal({ instances: { worker: 2 }, format: 'cloudevent' });
+  const starting = startRehearsal({ instances: { worker: 2 }, format: 'cloudevent', functionsDir: DIST });
   starting.catch(() => undefined);
   samples = await loadSamplePair();
   ({ r21, r22 } = samples);
@@ -131,6 +133,7 @@ before(async () => {
 after(async () => {
   await Promise.allSettled(extra.map((p) => p.stop()));
   await r?.close();
+  if (DIST) rmSync(DIST, { recursive: true, force: true });
 });
 
 // ---------------------------------------------------------------------------

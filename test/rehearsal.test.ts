@@ -11,9 +11,10 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildFunctions } from '../scripts/build.mjs';
 import type { AnalysisResult } from '../shared/analysis/result';
 import type { JobStatus } from '../shared/pipeline/model';
 import { openRootFile } from '../shared/root/index';
@@ -21,7 +22,6 @@ import { BufferSource } from '../shared/root/source/buffer';
 import { BUCKET, startRehearsal, type Rehearsal } from './support/rehearsal';
 import { loadSamplePair, R21_EVENTS, R22_EVENTS, type SamplePair } from './support/sample-pair';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // r21 (1.83 MB, 2 clusters) → 3 parts of 0.8 MiB, one of them empty; r22 (1.64 MB, 1 cluster) → 2 parts
 const SHARD_MB = 0.8;
 const SHARDS_PER_PAIR = 5;
@@ -59,15 +59,20 @@ async function submitAndWait(prefix: string, extra: Record<string, unknown> = {}
   return r.waitForJob(body.jobId as string);
 }
 
+// this file's own build: test files may run in parallel, and a build replaces its output folder
+let bundles: string;
+
 before(async () => {
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'pipe' });
+  bundles = mkdtempSync(path.join(tmpdir(), 'rehearsal-bundles-'));
+  await buildFunctions(bundles);
   samples = await loadSamplePair();
   ({ r21, r22 } = samples);
-  r = await startRehearsal({ instances: { worker: 2 } });
+  r = await startRehearsal({ instances: { worker: 2 }, functionsDir: bundles });
 });
 
 after(async () => {
   await r?.close();
+  if (bundles) rmSync(bundles, { recursive: true, force: true });
 });
 
 describe('end to end', () => {
@@ -295,7 +300,7 @@ describe('dead-lettering', () => {
   // limit: the dead-letter topic's subscription (the dead-letters function) records the shard
   let dl: Rehearsal;
   before(async () => {
-    dl = await startRehearsal({ maxDeliveryAttempts: 3, instances: { worker: 2 } });
+    dl = await startRehearsal({ maxDeliveryAttempts: 3, instances: { worker: 2 }, functionsDir: bundles });
   });
   after(async () => {
     await dl?.close();
