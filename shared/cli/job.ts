@@ -3,14 +3,13 @@
 // local implementations of storage, queue and job state.
 
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatUsd, largestItem, type CostReport } from '../pipeline/cost';
 import { DEFAULT_CHAOS, runLocalJob } from '../pipeline/local/job';
 import type { JobStatus } from '../pipeline/model';
 import { RequestError } from '../pipeline/request';
 import { ProgressLine } from './progress-line';
 import { formatResult } from './run';
-import { UsageError } from './usage';
+import { parseCommandLine, UsageError } from './usage';
 
 export const JOB_USAGE = `  physlite job --local DATASET… [--profile r21|r22] [--shard-mb N] [--workers N]
                [--json] [--chaos] [--seed N] [--port P] [--serve] [--label TEXT]
@@ -33,29 +32,18 @@ function number(value: string | undefined, name: string, integer: boolean): numb
 }
 
 export async function jobCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        local: { type: 'boolean' },
-        profile: { type: 'string' },
-        'shard-mb': { type: 'string' },
-        workers: { type: 'string' },
-        json: { type: 'boolean' },
-        chaos: { type: 'boolean' },
-        seed: { type: 'string' },
-        port: { type: 'string' },
-        serve: { type: 'boolean' },
-        label: { type: 'string' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(args, {
+    local: { type: 'boolean' },
+    profile: { type: 'string' },
+    'shard-mb': { type: 'string' },
+    workers: { type: 'string' },
+    json: { type: 'boolean' },
+    chaos: { type: 'boolean' },
+    seed: { type: 'string' },
+    port: { type: 'string' },
+    serve: { type: 'boolean' },
+    label: { type: 'string' },
+  });
   if (!values.local) throw new UsageError('job needs --local (a deployed pipeline is started with POST /jobs to its orchestrator: see the README)');
   if (positionals.length === 0) throw new UsageError('job needs at least one DATASET entry (a file, directory, URL or index file)');
   const port = values.port === undefined ? 0 : Number(values.port);

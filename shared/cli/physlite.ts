@@ -6,9 +6,8 @@
 //   physlite job --local DATASET… [--chaos] [--json]
 //   physlite plot RESULT.json --out DIR
 
-import { parseArgs } from 'node:util';
 import { openRootFile, RootError, elementToPlain, contentLength, type TreeReader, type PlainValue } from '../root/index';
-import { InputError, UsageError } from './usage';
+import { InputError, parseCommandLine, UsageError } from './usage';
 import { RUN_USAGE, runCommand } from './run';
 import { PLOT_USAGE, plotCommand } from './plot';
 import { JOB_USAGE, jobCommand } from './job';
@@ -49,15 +48,6 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   }
 }
 
-
-function parse<T extends Record<string, { type: 'string' }>>(args: string[], options: T) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
 function intOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -66,7 +56,7 @@ function intOption(value: string | undefined, name: string): number | undefined 
 }
 
 async function inspect(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parse(args, { tree: { type: 'string' } });
+  const { values, positionals } = parseCommandLine(args, { tree: { type: 'string' } });
   if (positionals.length !== 1) throw new UsageError('inspect takes one FILE_OR_URL');
   const file = await openRootFile(positionals[0]!);
   try {
@@ -121,7 +111,7 @@ function jsonValue(v: PlainValue): string {
 }
 
 async function dump(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parse(args, { tree: { type: 'string' }, branch: { type: 'string' }, start: { type: 'string' }, stop: { type: 'string' } });
+  const { values, positionals } = parseCommandLine(args, { tree: { type: 'string' }, branch: { type: 'string' }, start: { type: 'string' }, stop: { type: 'string' } });
   if (positionals.length !== 1) throw new UsageError('dump takes one FILE_OR_URL');
   if (!values.tree) throw new UsageError('dump needs --tree NAME');
   if (!values.branch) throw new UsageError('dump needs --branch NAME');

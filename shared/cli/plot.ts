@@ -2,10 +2,9 @@
 // files, one per histogram (<key>.svg), cutflow.svg, and index.html showing
 // them all.
 
-import { parseArgs } from 'node:util';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError, UsageError } from './usage';
+import { InputError, parseCommandLine, UsageError } from './usage';
 import { cutflowSvg, resultPlots, summaryHtml } from '../plot/svg';
 import { validateResult, ResultFormatError } from '../analysis/validate';
 import type { AnalysisResult } from '../analysis/result';
@@ -51,13 +50,7 @@ function fileStem(name: string, taken: Set<string>): string {
 }
 
 export async function plotCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { out: { type: 'string', short: 'o' }, log: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(args, { out: { type: 'string', short: 'o' }, log: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     out.write(`Usage:\n${PLOT_USAGE}`);
     return 0;

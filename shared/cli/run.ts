@@ -3,13 +3,12 @@
 
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { RootError } from '../root/index';
 import { referenceAnalysis, PROFILE_NAMES, type Profile } from '../analysis/reference/index';
 import { analyseFile } from '../analysis/runner';
 import { mergeInto, type AnalysisResult } from '../analysis/result';
 import { ProgressLine } from './progress-line';
-import { UsageError } from './usage';
+import { parseCommandLine, UsageError } from './usage';
 
 export const RUN_USAGE = `  physlite run FILE_OR_URL_OR_DIR… [--profile r21|r22] [--json] [--max-events N] [--keep-going]
       The reference analysis (object selection and overlap removal): counts of
@@ -54,18 +53,7 @@ interface Failure {
 }
 
 export async function runCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: { profile: { type: 'string' }, json: { type: 'boolean' }, 'max-events': { type: 'string' }, 'keep-going': { type: 'boolean' } },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(args, { profile: { type: 'string' }, json: { type: 'boolean' }, 'max-events': { type: 'string' }, 'keep-going': { type: 'boolean' } });
   if (positionals.length === 0) throw new UsageError('run needs at least one FILE_OR_URL_OR_DIR');
   const profile = values.profile;
   if (profile !== undefined && !(PROFILE_NAMES as string[]).includes(profile)) throw new UsageError(`--profile must be one of ${PROFILE_NAMES.join(', ')}, got "${profile}"`);
