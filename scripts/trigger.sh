@@ -177,6 +177,19 @@ http_request() {
   [[ -f "$WORK/reply" ]] || : >"$WORK/reply"
 }
 
+# reply_field PATH: the value at PATH (dotted, e.g. shards.failed) in the last
+# reply, if it is a string, number or boolean; nothing if it is not (or the
+# reply is not JSON).
+reply_field() {
+  # shellcheck disable=SC2016 # JavaScript in single quotes
+  node -e '
+    let v;
+    try { v = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); } catch { process.exit(0); }
+    for (const k of process.argv[2].split(".")) v = v === null || typeof v !== "object" ? undefined : v[k];
+    if (["string", "number", "boolean"].includes(typeof v)) process.stdout.write(String(v));
+  ' "$WORK/reply" "$1"
+}
+
 # --- submit ----------------------------------------------------------------------
 if [[ "$HTTP" == 1 ]]; then
   [[ -n "$ORCHESTRATOR_URL" ]] || ORCHESTRATOR_URL="$(need_output orchestrator_url --orchestrator-url)"
@@ -196,15 +209,8 @@ if [[ "$HTTP" == 1 ]]; then
   fi
   cat "$WORK/reply"
   # The reply's jobId and status link (links.self of the job).
-  # shellcheck disable=SC2016 # JavaScript in single quotes
-  reply_fields="$(node -e '
-    try {
-      const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-      process.stdout.write(`${typeof r.jobId === "string" ? r.jobId : ""}\n${typeof r.status === "string" ? r.status : ""}\n`);
-    } catch { process.stdout.write("\n\n"); }
-  ' "$WORK/reply")"
-  reply_id="$(sed -n 1p <<<"$reply_fields")"
-  reply_status="$(sed -n 2p <<<"$reply_fields")"
+  reply_id="$(reply_field jobId)"
+  reply_status="$(reply_field status)"
   [[ -n "$reply_id" ]] && JOB_ID="$reply_id"
   if [[ -z "$STATUS_URL" && "$reply_status" == */jobs/"$JOB_ID" ]]; then STATUS_URL="${reply_status%/jobs/"$JOB_ID"}"; fi
 else
@@ -219,12 +225,11 @@ else
       refresh_token
       http_request GET "${STATUS_URL%/}/jobs/$JOB_ID?format=json"
       if [[ "$HTTP_CODE" == 200 ]]; then
-        # shellcheck disable=SC2016 # JavaScript in single quotes
-        existing="$(node -e 'try { const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); process.stdout.write(`${s.state}\t${s.createdAt}`); } catch { process.stdout.write("unknown\t"); }' "$WORK/reply")"
-        case "${existing%%$'\t'*}" in
-          rejected) STALE_REJECTION="${existing#*$'\t'}" ;;
+        existing="$(reply_field state)"
+        case "$existing" in
+          rejected) STALE_REJECTION="$(reply_field createdAt)" ;;
           running | finished)
-            die "$EXIT_ERROR" "job $JOB_ID already exists (${existing%%$'\t'*}, created ${existing#*$'\t'}): a message with a different request under this id would be refused, and following $JOB_ID would show the existing job. Choose another --job-id, or resume it with --http (which says at once whether the request matches): ${STATUS_URL%/}/jobs/$JOB_ID"
+            die "$EXIT_ERROR" "job $JOB_ID already exists ($existing, created $(reply_field createdAt)): a message with a different request under this id would be refused, and following $JOB_ID would show the existing job. Choose another --job-id, or resume it with --http (which says at once whether the request matches): ${STATUS_URL%/}/jobs/$JOB_ID"
             ;;
         esac
       elif [[ "$HTTP_CODE" != 404 ]]; then
@@ -332,13 +337,12 @@ while :; do
       case "$state" in
         finished)
           node -e "$RENDER" summary "$WORK/reply"
-          failed="$(node -e 'const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); process.stdout.write(String(s.shards?.failed ?? 0))' "$WORK/reply")"
-          [[ "$failed" == 0 ]] && exit 0
+          failed="$(reply_field shards.failed)"
+          [[ "${failed:-0}" == 0 ]] && exit 0
           exit 2
           ;;
         rejected)
-          # shellcheck disable=SC2016 # JavaScript in single quotes
-          rejected_at="$(node -e 'try { process.stdout.write(String(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).createdAt)); } catch {}' "$WORK/reply")"
+          rejected_at="$(reply_field createdAt)"
           if [[ -n "${STALE_REJECTION:-}" && "$rejected_at" == "$STALE_REJECTION" ]]; then
             # the earlier request's rejection: this request has not been planned yet
             seen=0
