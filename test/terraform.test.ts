@@ -43,6 +43,15 @@ const resource = (type: string, name: string): Block => {
 };
 const localFunctions = () => obj(tf.locals.functions) as Record<string, Record<string, Json>>;
 
+/** The matches of `pattern` (global) in every .ts file under the given folders of the project. */
+function sourceMatches(dirs: string[], pattern: RegExp): RegExpMatchArray[] {
+  return dirs.flatMap((dir) =>
+    (readdirSync(path.join(ROOT, dir), { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts'))
+      .flatMap((f) => [...readFileSync(path.join(ROOT, dir, f), 'utf8').matchAll(pattern)]),
+  );
+}
+
 /** Every expression of the module, with where it is. */
 function* allExpressions(): Generator<{ where: string; text: string; block?: Block }> {
   // a variable's `type` is a type constraint (hcl2json writes it as "${number}"), not an expression
@@ -269,15 +278,7 @@ describe('terraform module: environment', () => {
   });
 
   test('every variable the code reads is named in ENV_VARS (so the check above covers the code, not just the list)', () => {
-    const read = new Set<string>();
-    const walk = (dir: string) => {
-      for (const f of readdirSync(dir, { withFileTypes: true })) {
-        if (f.isDirectory()) walk(path.join(dir, f.name));
-        else if (f.name.endsWith('.ts')) for (const m of readFileSync(path.join(dir, f.name), 'utf8').matchAll(/\benv\.([A-Z][A-Z0-9_]+)|process\.env\.([A-Z][A-Z0-9_]+)|numberVar\(env, '([A-Z0-9_]+)'/g)) read.add((m[1] ?? m[2] ?? m[3])!);
-      }
-    };
-    walk(path.join(ROOT, 'functions'));
-    walk(path.join(ROOT, 'shared/pipeline/google'));
+    const read = new Set(sourceMatches(['functions', 'shared/pipeline/google'], /\benv\.([A-Z][A-Z0-9_]+)|process\.env\.([A-Z][A-Z0-9_]+)|numberVar\(env, '([A-Z0-9_]+)'/g).map((m) => (m[1] ?? m[2] ?? m[3])!));
     // set by Cloud Run itself, not by us
     for (const platform of ['K_REVISION', 'K_SERVICE', 'PORT']) read.delete(platform);
     assert.deepEqual([...read].filter((v) => !(v in ENV_VARS)).sort(), []);
@@ -322,15 +323,7 @@ describe('terraform module: topics, subscriptions and dead letters', () => {
   test('the topics are the code\'s four, and every topic the code publishes to exists', () => {
     assert.deepEqual(Object.keys(obj(tf.locals.topics)).sort(), Object.keys(DEFAULT_TOPICS).sort());
     assert.equal(resource('google_pubsub_topic', 'topic').for_each, '${local.topics}');
-    const published = new Set<string>();
-    const walk = (dir: string) => {
-      for (const f of readdirSync(dir, { withFileTypes: true })) {
-        if (f.isDirectory()) walk(path.join(dir, f.name));
-        else if (f.name.endsWith('.ts')) for (const m of readFileSync(path.join(dir, f.name), 'utf8').matchAll(/publish\([^,]*topics\.(\w+)/g)) published.add(m[1]!);
-      }
-    };
-    walk(path.join(ROOT, 'shared'));
-    walk(path.join(ROOT, 'functions'));
+    const published = new Set(sourceMatches(['shared', 'functions'], /publish\([^,]*topics\.(\w+)/g).map((m) => m[1]!));
     assert.deepEqual([...published].sort(), ['shardDone', 'shards']);
     for (const t of published) assert.ok(t in obj(tf.locals.topics), `topic ${t}`);
   });
