@@ -53,6 +53,8 @@ export {
   zstdImplementation,
   zstdReady,
   zstdWasmFailure,
+  replaceNodeZstdDecompress,
+  type NodeZstdDecompress,
   type ZstdDecoderName,
   type ZstdImplementation,
 } from './zstd';

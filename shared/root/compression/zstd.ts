@@ -19,10 +19,10 @@
 // reports a mismatch as its error 22; fzstd skips it, so it is verified here.
 
 import * as nodeZlib from 'node:zlib';
-import { decompress as fzstdDecompress } from 'fzstd';
+import { Decompress as FzstdStream, decompress as fzstdDecompress } from 'fzstd';
 import { ZSTDDecoder } from 'zstddec';
 import { RootError } from '../errors';
-import { fail, hex32 } from './failure';
+import { BlockFailure, fail, hex32 } from './failure';
 import { xxhash64 } from './xxhash64';
 
 /** One decoder. */
@@ -36,8 +36,20 @@ export const ZSTD_NODE_MIN_BYTES = 65536;
 // ---------------------------------------------------------------------------
 // the decoders that exist in this process
 
-type NodeZstdDecompress = (buf: Uint8Array, options: { info: true; maxOutputLength: number; chunkSize: number }) => { buffer: Buffer };
-const nodeZstd = (nodeZlib as unknown as { zstdDecompressSync?: NodeZstdDecompress }).zstdDecompressSync;
+/** The shape of Node's zlib.zstdDecompressSync as called here. */
+export type NodeZstdDecompress = (buf: Uint8Array, options: { info: true; maxOutputLength: number; chunkSize: number }) => { buffer: Buffer };
+const builtinNodeZstd = (nodeZlib as unknown as { zstdDecompressSync?: NodeZstdDecompress }).zstdDecompressSync;
+let nodeZstd = builtinNodeZstd;
+
+/**
+ * Replaces Node's built-in zstd decoder (null: back to the runtime's own).
+ * For tests: it runs the 'node' path, error mapping included, on a Node
+ * without the built-in.
+ */
+export function replaceNodeZstdDecompress(fn: NodeZstdDecompress | null): void {
+  nodeZstd = fn ?? builtinNodeZstd;
+  if (forced === 'node' && !nodeZstd) forced = null;
+}
 
 /** The exports of zstddec's WebAssembly module that are used here. */
 interface ZstdWasm {
@@ -171,7 +183,12 @@ interface FrameFacts {
   checksumAt: number;
   /** The frame states its content size (then equal to the declared size). */
   hasContentSize: boolean;
+  /** The window the frame asks a streaming decoder for. */
+  windowSize: number;
 }
+
+/** libzstd's default limit on a frame's window (ZSTD_WINDOWLOG_LIMIT_DEFAULT, 2^27 bytes); fzstd is held to it too. */
+const MAX_WINDOW = 2 ** 27;
 
 /** Checks the frame's structure against the declared size; nothing is decoded or allocated. */
 function walkFrame(payload: Uint8Array, size: number): FrameFacts {
@@ -186,7 +203,12 @@ function walkFrame(payload: Uint8Array, size: number): FrameFacts {
   const dictIdFlag = fhd & 3;
   if (fhd & 0x08) fail('DECOMPRESSION', 'zstd frame header has its reserved bit set');
   let p = 5;
-  if (!singleSegment) p++; // window descriptor: the output buffer is the window
+  let windowSize = 0;
+  if (!singleSegment) {
+    const exponent = 10 + (payload[p] >>> 3);
+    windowSize = 2 ** exponent + 2 ** (exponent - 3) * (payload[p] & 7);
+    p++;
+  }
   const dictIdSize = [0, 1, 2, 4][dictIdFlag];
   let dictId = 0;
   for (let i = 0; i < dictIdSize; i++) dictId += payload[p + i] * 2 ** (8 * i);
@@ -200,6 +222,7 @@ function walkFrame(payload: Uint8Array, size: number): FrameFacts {
     if (fcsSize === 2) fcs += 256;
     if (fcs !== size) fail('DECOMPRESSION', `zstd frame content size is ${fcs}, the block header declares ${size}`);
   }
+  if (singleSegment) windowSize = size;
   p += fcsSize;
   // Walk the blocks to find the end of the frame.
   for (;;) {
@@ -215,7 +238,7 @@ function walkFrame(payload: Uint8Array, size: number): FrameFacts {
   const frameEnd = p + (hasChecksum ? 4 : 0);
   if (frameEnd > n) fail('DECOMPRESSION', 'zstd frame is cut short before its checksum');
   if (frameEnd < n) fail('DECOMPRESSION', `zstd frame ends ${n - frameEnd} bytes before the end of its block`);
-  return { checksumAt: hasChecksum ? p : -1, hasContentSize: fcsSize > 0 };
+  return { checksumAt: hasChecksum ? p : -1, hasContentSize: fcsSize > 0, windowSize };
 }
 
 function storedChecksum(payload: Uint8Array, at: number): number {
@@ -269,17 +292,33 @@ function decodeWithNode(payload: Uint8Array, dst: Uint8Array, frame: FrameFacts)
 }
 
 function decodeWithFzstd(payload: Uint8Array, dst: Uint8Array, frame: FrameFacts): void {
-  let result: Uint8Array;
+  const size = dst.length;
   try {
-    // Given a buffer, fzstd runs several times slower (it tests it with `== 1`,
-    // which turns it into a string); without one it allocates the frame's
-    // content size, which the walk has checked.
-    result = frame.hasContentSize ? fzstdDecompress(payload) : fzstdDecompress(payload, dst);
+    if (frame.hasContentSize) {
+      // fzstd allocates the content size, which the walk has checked. (Given an
+      // output buffer it runs several times slower: it tests it with `== 1`,
+      // which turns it into a string.)
+      const result = fzstdDecompress(payload);
+      if (result.length !== size) fail('DECOMPRESSION', `zstd frame decodes to ${result.length} bytes, the block header declares ${size}`);
+      dst.set(result);
+    } else {
+      // No content size: streamed, so that output beyond the declared size is
+      // noticed (fzstd drops what does not fit a given buffer, and returns all
+      // of it); the stream holds one window.
+      if (frame.windowSize > MAX_WINDOW) fail('LIMIT', `zstd frame asks for a window of ${frame.windowSize} bytes, more than ${MAX_WINDOW}`);
+      let at = 0;
+      const stream = new FzstdStream((chunk) => {
+        if (at + chunk.length > size) fail('DECOMPRESSION', `zstd frame decodes to more than the ${size} bytes the block header declares (fzstd)`);
+        dst.set(chunk, at);
+        at += chunk.length;
+      });
+      stream.push(payload, true);
+      if (at !== size) fail('DECOMPRESSION', `zstd frame decodes to ${at} bytes, the block header declares ${size}`);
+    }
   } catch (e) {
+    if (e instanceof BlockFailure) throw e;
     fail('DECOMPRESSION', `zstd frame does not decode: ${e instanceof Error ? e.message : String(e)} (fzstd)`, e);
   }
-  if (result.length !== dst.length) fail('DECOMPRESSION', `zstd frame decodes to ${result.length} bytes, the block header declares ${dst.length}`);
-  if (result !== dst) dst.set(result);
   if (frame.checksumAt >= 0) {
     const stored = storedChecksum(payload, frame.checksumAt);
     const computed = xxhash64(dst).lo;
