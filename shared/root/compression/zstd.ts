@@ -7,9 +7,9 @@
 //            RootFile.open awaits, so every file read has it.
 //   'node'   Node's built-in zlib.zstdDecompressSync (Node >= 22.15 / 23.8).
 //            Synchronous, always ready, but each call sets up a decoder
-//            context: measured on PHYSLITE baskets (bench:inflate) it is slower
-//            than the WASM decoder on frames of a few kB and faster on frames
-//            of 100 kB and more. So with both present, frames from
+//            context: measured on PHYSLITE content (bench:inflate), it is about
+//            half as fast as the WASM decoder on frames of a few kB, as fast
+//            at ~128 kB and faster beyond. So with both present, frames from
 //            ZSTD_NODE_MIN_BYTES up go to Node, smaller ones to WASM.
 //   'fzstd'  pure JavaScript, ~20x slower: the fallback when neither is
 //            available (zstdReady() not awaited on Node < 22.15, or
@@ -31,7 +31,7 @@ export type ZstdDecoderName = 'wasm' | 'node' | 'fzstd';
 export type ZstdImplementation = ZstdDecoderName | 'node+wasm';
 
 /** With both Node's and the WASM decoder present, frames of at least this many output bytes go to Node's. */
-export const ZSTD_NODE_MIN_BYTES = 65536;
+export const ZSTD_NODE_MIN_BYTES = 131072;
 
 // ---------------------------------------------------------------------------
 // the decoders that exist in this process
