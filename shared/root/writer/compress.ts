@@ -13,7 +13,6 @@
 //   lzma:N  an xz stream of uncompressed LZMA2 chunks (see xz-stored.ts): the
 //           baskets end up stored uncompressed, with fCompress saying lzma
 
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { deflateSync } from 'node:zlib';
 import { RootError } from '../errors';
@@ -55,28 +54,24 @@ export interface Compressor {
   compress(data: Uint8Array): Uint8Array | null;
 }
 
-interface ZstdModule {
-  _malloc(n: number): number;
-  _free(p: number): void;
-  _ZSTD_compress(dst: number, cap: number, src: number, n: number, level: number): number;
-  _ZSTD_compressBound(n: number): number;
-  _ZSTD_isError(code: number): number;
-  HEAPU8: Uint8Array;
-  init(wasm: Uint8Array): void;
+interface ZstdWasm {
+  init(): Promise<void>;
+  compress(data: Uint8Array, level: number): Uint8Array;
 }
 
-let zstdModule: Promise<ZstdModule> | undefined;
+let zstdWasm: Promise<ZstdWasm> | undefined;
 
-/** Loads the zstd WebAssembly module once (its wasm file is read from the installed package). */
-function loadZstd(): Promise<ZstdModule> {
-  zstdModule ??= (async () => {
-    const load = createRequire(import.meta.url);
-    const glue = load('@bokuweb/zstd-wasm/dist/common/module.js') as { Module: ZstdModule; waitInitialized(): Promise<void> };
-    glue.Module.init(readFileSync(load.resolve('@bokuweb/zstd-wasm/dist/common/zstd.wasm')));
-    await glue.waitInitialized();
-    return glue.Module;
+/**
+ * Loads the zstd WebAssembly module once. It is required at run time (not
+ * bundled), so that the package finds its .wasm file beside its own code.
+ */
+function loadZstd(): Promise<ZstdWasm> {
+  zstdWasm ??= (async () => {
+    const z = createRequire(import.meta.url)('@bokuweb/zstd-wasm') as ZstdWasm;
+    await z.init();
+    return z;
   })();
-  return zstdModule;
+  return zstdWasm;
 }
 
 /** The codec's payload of one block (without the 9-byte header). */
@@ -94,25 +89,7 @@ export async function createCompressor(setting: CompressionSetting): Promise<Com
     case 'zstd': {
       tag = [0x5a, 0x53, 1]; // "ZS", zstd format version 1
       const z = await loadZstd();
-      let srcPtr = 0, srcCap = 0, dstPtr = 0, dstCap = 0;
-      encode = (src, s, e) => {
-        const n = e - s;
-        const bound = z._ZSTD_compressBound(n);
-        if (n > srcCap) {
-          if (srcPtr) z._free(srcPtr);
-          srcCap = Math.max(n, 1 << 17);
-          srcPtr = z._malloc(srcCap);
-        }
-        if (bound > dstCap) {
-          if (dstPtr) z._free(dstPtr);
-          dstCap = Math.max(bound, 1 << 17);
-          dstPtr = z._malloc(dstCap);
-        }
-        z.HEAPU8.set(src.subarray(s, e), srcPtr); // HEAPU8 is re-read after malloc: memory may have grown
-        const size = z._ZSTD_compress(dstPtr, dstCap, srcPtr, n, level);
-        if (z._ZSTD_isError(size)) throw new RootError('BAD_ARGUMENT', `zstd compression failed (code ${size})`);
-        return z.HEAPU8.slice(dstPtr, dstPtr + size);
-      };
+      encode = (src, s, e) => z.compress(src.subarray(s, e), level);
       break;
     }
     case 'lz4': {

@@ -33,6 +33,8 @@ export interface KeyFields {
   cycle?: number;
   /** 64-bit seeks (key version 1004). */
   large: boolean;
+  /** fKeylen when the key is followed by more header (a basket's TBasket fields). */
+  keylen?: number;
 }
 
 export function keyLength(k: Pick<KeyFields, 'className' | 'name' | 'title' | 'large'>): number {
@@ -49,7 +51,7 @@ export function writeKeyHeader(w: ByteWriter, k: KeyFields): void {
   w.i16(k.large ? 1004 : 4);
   w.i32(k.objlen);
   w.u32(FIXED_DATIME);
-  w.i16(keyLength(k));
+  w.i16(k.keylen ?? keyLength(k));
   w.i16(k.cycle ?? 1);
   if (k.large) {
     w.i64(k.seekKey);
