@@ -9,8 +9,11 @@
 //    PHYSLITE), then decoded by each zstd decoder available here, beside
 //    Node's zlib on the original blocks; also split by block size.
 // 3. End to end: events per second reading the reference analysis's branch
-//    set from each PHYSLITE sample held in memory, as written (zlib) and with
-//    its baskets rewritten as zstd-5 (scripts/lib/recompress-zstd.ts).
+//    set from a file held in memory, zlib against zstd: (a) each PHYSLITE
+//    sample as written and with its baskets rewritten as zstd-5 in place
+//    (scripts/lib/recompress-zstd.ts; small baskets whose zstd form is larger
+//    stay zlib), (b) production-shaped files written by `physlite synth`
+//    (AutoFlush 500, baskets up to 128 kB) as zlib:1 and as zstd:5.
 // 4. For reference, the other codecs on the HZZ sample in its compressions.
 //
 // Candidates of a comparison run interleaved (one pass of each in turn) for
@@ -19,6 +22,9 @@
 // events per second, and the ratio of medians against the line's peer.
 
 import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 import { inflateSync } from 'node:zlib';
@@ -38,7 +44,9 @@ import { DEFAULT_LIMITS } from '../shared/root/errors';
 import { BufferSource } from '../shared/root/source';
 import { PhysliteFile } from '../shared/physlite/index';
 import { referenceAnalysis } from '../shared/analysis/reference/index';
-import { SAMPLES, SHARED_DATA, sampleBytes } from './lib/samples';
+import { synthesize } from '../shared/root/writer/synth';
+import { parseCompression } from '../shared/root/writer/compress';
+import { SAMPLES, SHARED_DATA, sampleBytes, samplePath } from './lib/samples';
 import { recompressBaskets, zstdCompressor, type Compress } from './lib/recompress-zstd';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' } } });
@@ -138,8 +146,6 @@ const decodeAll = (bs: Block[], options: { inflate?: InflateImplementation; zstd
 const implementation = await zstdReady();
 /** The libzstd decoders, each forced, when the default mixes them (with one, the default line is it). */
 const forcedDecoders = (): ZstdDecoderName[] => (implementation === 'node+wasm' ? ['wasm', 'node'] : []);
-/** Reads of the branch set per end-to-end pass (one read of a sample takes about a millisecond). */
-const READS = 20;
 const physlite = SAMPLES.filter((s) => s.profile);
 const physliteBytes = new Map<string, Uint8Array>();
 for (const s of physlite) physliteBytes.set(s.name, await sampleBytes(s.name));
@@ -208,38 +214,34 @@ for (const [label, inClass] of classes) {
       zstdLines(
         idx.map((i) => blocks[i]),
         idx.map((i) => zsBlocks[i]),
-      ).filter((c) => !c.label.includes('fzstd') && !c.label.includes('by default')),
+      ).filter((c) => !c.label.includes('fzstd')),
     ),
     'MB/s',
   );
 }
 
 // 3. end to end
-console.log('\n3. end to end: the reference analysis\'s branch set read from the sample in memory (decode + decompress), events/s');
-for (const s of physlite) {
-  const original = physliteBytes.get(s.name)!;
-  const rewritten = await recompressBaskets(original, s.name, compressor.compress);
+/** Events/s reading the reference analysis's branch set from two files in memory: zlib, then zstd. */
+async function endToEnd(name: string, zlibBytes: Uint8Array, zstdBytes: Uint8Array, note: string): Promise<void> {
   const open = async (bytes: Uint8Array) => {
-    const file = await PhysliteFile.open(new BufferSource(bytes, s.name));
-    return { file, columns: referenceAnalysis().prepare(file.schema, s.name).columns };
+    const file = await PhysliteFile.open(new BufferSource(bytes, name));
+    return { file, columns: referenceAnalysis().prepare(file.schema, name).columns };
   };
-  const zl = await open(original);
-  const zs = await open(rewritten.bytes);
+  const zl = await open(zlibBytes);
+  const zs = await open(zstdBytes);
   const events = zl.file.entries;
+  // one read of a 100-event sample takes about a millisecond: several per pass
+  const reads = Math.max(1, Math.round(2000 / events));
   const read = (f: Awaited<ReturnType<typeof open>>, zstd?: ZstdDecoderName) => async () => {
     if (zstd) setZstdImplementation(zstd);
     try {
-      for (let i = 0; i < READS; i++) await f.file.read(f.columns);
+      for (let i = 0; i < reads; i++) await f.file.read(f.columns);
     } finally {
       if (zstd) setZstdImplementation('auto');
     }
-    return READS * events;
+    return reads * events;
   };
-  console.log(
-    `  ${s.name}: ${events} events, ${zl.columns.length} columns; ${rewritten.baskets} baskets rewritten as zstd ` +
-      `(${(rewritten.before / 1e6).toFixed(2)} MB zlib -> ${(rewritten.after / 1e6).toFixed(2)} MB zstd), ` +
-      `${rewritten.kept} small baskets stay zlib (their zstd form is larger than the space of the zlib one)`,
-  );
+  console.log(`  ${name}: ${events} events, ${zl.columns.length} columns; ${note}`);
   print(
     await compare([
       { label: 'zlib file', pass: read(zl) },
@@ -251,6 +253,39 @@ for (const s of physlite) {
   );
   await zl.file.close();
   await zs.file.close();
+}
+
+console.log("\n3. end to end: the reference analysis's branch set read from a file in memory (decompress + decode), events/s");
+console.log('  a) the samples, their baskets rewritten as zstd-5 in place');
+for (const s of physlite) {
+  const original = physliteBytes.get(s.name)!;
+  const r = await recompressBaskets(original, s.name, compressor.compress);
+  await endToEnd(
+    s.name,
+    original,
+    r.bytes,
+    `${r.baskets} baskets rewritten as zstd (${(r.before / 1e6).toFixed(2)} MB zlib -> ${(r.after / 1e6).toFixed(2)} MB zstd), ` +
+      `${r.kept} small baskets stay zlib (their zstd form is larger than the space of the zlib one)`,
+  );
+}
+const SYNTH_EVENTS = 2000;
+console.log(`  b) production-shaped files from \`physlite synth\`: ${SYNTH_EVENTS} events of PHYSLITE_example.root, AutoFlush 500, baskets up to 131072 B, as zlib:1 (the sample's) and zstd:5 (Athena's)`);
+{
+  const dir = await mkdtemp(path.join(tmpdir(), 'bench-inflate-'));
+  try {
+    const source = await samplePath('PHYSLITE_example.root');
+    const made = new Map<string, { bytes: Uint8Array; size: number; baskets: number }>();
+    for (const codec of ['zlib:1', 'zstd:5']) {
+      const out = path.join(dir, `${codec.replace(':', '-')}.root`);
+      const r = await synthesize({ source, out, events: SYNTH_EVENTS, seed: 1, compression: parseCompression(codec), autoFlush: 500, maxBasket: 131072 });
+      made.set(codec, { bytes: new Uint8Array(await readFile(out)), size: r.bytes, baskets: r.baskets });
+    }
+    const zl = made.get('zlib:1')!;
+    const zs = made.get('zstd:5')!;
+    await endToEnd(`synth ${SYNTH_EVENTS} events`, zl.bytes, zs.bytes, `zlib:1 file ${(zl.size / 1e6).toFixed(1)} MB, zstd:5 file ${(zs.size / 1e6).toFixed(1)} MB, ${zs.baskets} baskets each`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 // 4. other codecs, for reference: the HZZ sample's baskets in each compression
