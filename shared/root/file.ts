@@ -4,7 +4,7 @@
 
 import { Cursor } from './cursor';
 import { DEFAULT_LIMITS, RootError, withErrorContext, type DecodeLimits, type ErrorContext } from './errors';
-import { decompressObject } from './compression';
+import { decompressObject, zstdReady } from './compression';
 import { parseStreamerInfos, type StreamerInfo } from './streamers';
 import type { ByteSource } from './source/types';
 import { parseTree, type Tree } from './tree';
@@ -69,6 +69,8 @@ export class RootFile {
   static async open(source: ByteSource, options: OpenOptions = {}): Promise<RootFile> {
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const ctx: ErrorContext = { file: source.name };
+    // baskets decompress synchronously; the WASM zstd decoder starts once, here
+    await zstdReady();
     const size = await source.size();
     if (size < 64) throw new RootError(size === 0 ? 'TRUNCATED' : 'BAD_MAGIC', `file is ${size} bytes, too small to be a ROOT file`, ctx);
     const [head] = await source.read([{ offset: 0, length: Math.min(HEADER_PROBE, size) }]);
