@@ -159,6 +159,18 @@ export class Cursor {
     throw this.error('CORRUPT', `unterminated class name`, start);
   }
 
+  /** TNamed's name only (the title is stepped over, not decoded). */
+  tnamedName(): string {
+    const { end } = this.versionHeader('TNamed');
+    this.tobject();
+    const name = this.tstring();
+    let n = this.u8();
+    if (n === 255) n = this.i32();
+    this.skip(n);
+    this.skipTo(end, 'TNamed');
+    return name;
+  }
+
   /**
    * Reads the (byte count, version) header of a streamed object. Returns the
    * version and the position just past the object (or -1 when the writer

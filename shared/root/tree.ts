@@ -454,7 +454,8 @@ function skimElement(c: Cursor): BranchSpan | undefined | 'eager' {
   let span: BranchSpan | undefined;
   c.objectAny((cls, cur) => {
     if (!BRANCH_CLASSES.has(cls)) return undefined;
-    span = { ...peekBranch(cls, cur), className: cls, start: at, end };
+    const peek = peekBranch(cls, cur);
+    span = { name: peek.name, className: cls, start: at, end, entries: peek.entries, subBranches: peek.subBranches };
     return undefined; // skipped to its end by objectAny
   });
   if (c.pos !== end) throw c.error('CORRUPT', `branch element did not end at its byte count`, at);
@@ -468,7 +469,7 @@ function peekBranch(cls: string, c: Cursor): { name: string; entries: number; su
   if (cls !== 'TBranch') c.versionHeader(cls);
   const { version } = c.versionHeader('TBranch');
   if (version < 10 || version > 13) throw c.error('UNSUPPORTED', `TBranch version ${version} (supported: 10–13)`);
-  const { name } = c.tnamed();
+  const name = c.tnamedName();
   c.skipObject('TAttFill');
   c.skip(4 * 4 + 8); // fCompress, fBasketSize, fEntryOffsetLen, fWriteBasket, fEntryNumber
   if (version >= 13) c.skipObject('TIOFeatures');
