@@ -405,7 +405,9 @@ export class Tree {
 function entriesMismatch(tree: Tree, branch: string, entries: number): RootError {
   return new RootError(
     'CORRUPT',
-    `the tree says it has ${tree.entries} entries but branch ${branch} holds ${entries}: the file is inconsistent (ROOT would read ${tree.entries} entries and leave the missing ones unread or the extra ones unseen)`,
+    `the tree says it has ${tree.entries} entries but branch ${branch} holds ${entries}: the file is inconsistent (${
+      tree.entries > entries ? `ROOT would read entries past ${entries} of this branch as stale values` : `ROOT would read the first ${tree.entries} entries and never see the rest`
+    })`,
     { ...tree.context, branch },
   );
 }
