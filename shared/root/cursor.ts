@@ -335,7 +335,8 @@ export class Cursor {
     this.tstring(); // fName
     const n = this.i32();
     this.i32(); // fLowerBound
-    if (n < 0 || n > this.remaining()) throw this.error('CORRUPT', `${what} claims ${n} elements`);
+    // every element takes at least 4 bytes (a null pointer): checked before the array is sized
+    if (n < 0 || n * 4 > this.remaining()) throw this.error('CORRUPT', `${what} claims ${n} elements in ${this.remaining()} bytes`);
     const out: (T | null | undefined)[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = this.objectAny(readClass);
     this.skipTo(end, what);
@@ -348,7 +349,8 @@ export class Cursor {
     this.tobject();
     this.tstring(); // fName
     const n = this.i32();
-    if (n < 0 || n > this.remaining()) throw this.error('CORRUPT', `${what} claims ${n} elements`);
+    // every element takes at least 5 bytes (a null pointer and an empty option)
+    if (n < 0 || n * 5 > this.remaining()) throw this.error('CORRUPT', `${what} claims ${n} elements in ${this.remaining()} bytes`);
     const out: (T | null | undefined)[] = new Array(n);
     for (let i = 0; i < n; i++) {
       out[i] = this.objectAny(readClass);
