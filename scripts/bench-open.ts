@@ -4,7 +4,7 @@
 // as the peer. Trials are interleaved (ours, jsroot, ours, …) so machine noise
 // hits both alike; min and median are printed, and the phases of our open.
 //
-//   npm run bench:open [-- --trials 40]
+//   node --import tsx scripts/bench-open.ts [--trials 40]
 //
 // Phases (ours):
 //   file   RootFile.open: header, root directory, key list, streamer record bytes
