@@ -7,8 +7,8 @@
 //   node --import tsx scripts/bench-open.ts [--trials 40]
 //
 // Phases (ours):
-//   file   RootFile.open: header, root directory, key list, streamer record bytes
-//   tree   read + inflate + parse the TTree record
+//   file   RootFile.open: header + root directory, then key list, streamer record and the 256 KiB tail
+//   tree   inflate the TTree record and skim it (each top-level branch's name, entries and span)
 //   branch look up every branch the analysis reads (Tree.branch) and type it (TreeReader.typeName)
 //          (the streamer infos are parsed here, on first use)
 //   physlite  PhysliteFile.open (file + tree + column schema + MetaData keys), then the lookups
