@@ -160,7 +160,7 @@ export class Tree {
 
   /** Names of the top-level branches, in order, without parsing their records. */
   topLevelNames(): string[] {
-    return this.spans.map((s) => s.name);
+    return this.complete ? this.complete.map((b) => b.name) : this.spans.map((s) => s.name);
   }
 
   /** Every branch, depth first. */
@@ -174,6 +174,10 @@ export class Tree {
    * sub-branches (a schema built from names does not need the others).
    */
   *branchNames(): Generator<{ name: string; parent: string | undefined }> {
+    if (this.complete) {
+      for (const b of this.allBranches()) yield { name: b.name, parent: b.parent?.name };
+      return;
+    }
     for (let i = 0; i < this.spans.length; i++) {
       const span = this.spans[i]!;
       if (span.subBranches === 0 && !this.parsed[i]) yield { name: span.name, parent: undefined };
