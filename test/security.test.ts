@@ -32,6 +32,7 @@ import { renderJobPage } from '../shared/pipeline/status-page';
 import { jobCommand } from '../shared/cli/job';
 import { runCommand } from '../shared/cli/run';
 import { RootError } from '../shared/root/errors';
+import { openSource } from '../shared/root/source/index';
 import { checkUrl, CLOUD_URL_POLICY, displayName, guardedFetch, LOCAL_URL_POLICY, UrlRefusedError, type UrlPolicy } from '../shared/root/source/url-policy';
 import { RecordingPublisher } from './support/recording-publisher';
 import { startRangeServer, type RangeServer } from './support/range-server';
@@ -448,6 +449,15 @@ describe('10. the cloud reads https:// and gs:// only, and no redirect leads off
       assert.equal(requests - before, 2, `${p}: one request per call, the redirect not followed`);
     }
     await assert.rejects(store.stat(`http://127.0.0.1:${plainPort}/loop`), refused(/more than 5 redirects/));
+  });
+
+  test('physlite run\'s reader (openSource) follows no redirect to the metadata server either', async () => {
+    const src = await openSource(`http://127.0.0.1:${plainPort}/to-metadata`, { retries: 0 });
+    try {
+      await assert.rejects(src.size(), refused(/redirect \(HTTP 302\) refused: 169\.254\.169\.254 is the metadata server/));
+    } finally {
+      await src.close();
+    }
   });
 
   test('a redirect the policy allows is still followed (same origin, local run)', async () => {
