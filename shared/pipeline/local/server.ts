@@ -41,14 +41,12 @@ export function loopbackHosts(port: number): Set<string> {
   return new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
 }
 
-/** `port`: the server's own, for the Host check (undefined: no check, for callers that route by hand). */
-export async function route(req: IncomingMessage, deps: OrchestratorDeps, port?: number): Promise<HttpResponse> {
-  if (port !== undefined) {
-    const host = (req.headers.host ?? '').trim().toLowerCase();
-    if (!loopbackHosts(port).has(host)) {
-      req.resume();
-      return refusal(403, `this server answers requests addressed to 127.0.0.1:${port}, localhost:${port} or [::1]:${port} only, not to ${JSON.stringify(host.slice(0, 200))}`);
-    }
+/** One request to the server listening on `port` (the Host check needs it). */
+export async function route(req: IncomingMessage, deps: OrchestratorDeps, port: number): Promise<HttpResponse> {
+  const host = (req.headers.host ?? '').trim().toLowerCase();
+  if (!loopbackHosts(port).has(host)) {
+    req.resume();
+    return refusal(403, `this server answers requests addressed to 127.0.0.1:${port}, localhost:${port} or [::1]:${port} only, not to ${JSON.stringify(host.slice(0, 200))}`);
   }
   // the path as sent: never taken as an authority ("//host/…") or a full URL
   const target = req.url ?? '/';
