@@ -95,13 +95,13 @@ export async function expandDataset(entries: readonly string[], objects: ObjectS
     if (kind === 'index') {
       const text = await describe(shown, [], () => objects.readText(entry, config.maxIndexBytes));
       const lines = text.split(/\r?\n/);
-      let listed = 0;
+      let named = 0;
       // the lines are named by number, never quoted: "index file" may be any readable text file
       // (the local server reads the caller's paths), and its content is not the reply's business
       for (let n = 0; n < lines.length; n++) {
         const line = lines[n]!.trim();
         if (line === '' || line.startsWith('#')) continue;
-        listed++;
+        named++;
         const where = `line ${n + 1} of index file ${shown}`;
         if (line.length > MAX_ENTRY_CHARS) throw new RequestError(400, `${where} is longer than ${MAX_ENTRY_CHARS} characters`, 'dataset');
         const url = normalizeEntry(line, entry);
@@ -109,7 +109,7 @@ export async function expandDataset(entries: readonly string[], objects: ObjectS
         if (classifyEntry(url) === 'index') throw new RequestError(400, `${where} names another index file; list ROOT files only`, 'dataset');
         if (add(url)) explicit.push({ url, from: where, secrets: [line, url] });
       }
-      if (listed === 0) throw new RequestError(400, `index file ${shown} lists no URLs (one per line expected)`, 'dataset');
+      if (named === 0) throw new RequestError(400, `index file ${shown} lists no URLs (one per line expected)`, 'dataset');
     } else if (kind === 'object') {
       if (add(entry)) explicit.push({ url: entry, from: shown, secrets: [] });
     } else {
