@@ -36,8 +36,13 @@ resource "google_cloudfunctions2_function" "function" {
     min_instance_count               = 0
     max_instance_request_concurrency = each.value.concurrency
     service_account_email            = google_service_account.function[each.key].email
-    # reachable over the internet, but only by callers IAM lets in (see invokers below)
-    ingress_settings               = "ALLOW_ALL"
+    # The HTTP functions are called by people from anywhere (IAM decides who).
+    # The Pub/Sub-fed ones only ever hear from this module's push subscriptions:
+    # with internal ingress the internet cannot reach them at all, and Cloud Run
+    # counts Pub/Sub in the same project (or VPC-SC perimeter) as internal
+    # (https://cloud.google.com/run/docs/securing/ingress, "Internal" setting);
+    # IAM (the push identity's run.invoker) is then the second guard, not the only one.
+    ingress_settings               = each.value.trigger == "http" ? "ALLOW_ALL" : var.pushed_ingress
     all_traffic_on_latest_revision = true
     environment_variables          = local.function_env
   }

@@ -8,7 +8,9 @@
 #   dead-letters        read/write  -               shard-done
 #   status              read only   -               -
 #
-# Firestore roles are granted on the project (Firestore has no per-collection IAM).
+# Firestore roles are granted on the project (Firestore has no per-collection
+# IAM), with an IAM condition naming the pipeline's database, so the functions
+# cannot touch another database of the project (firestore_grants_database_only).
 # The build account (functions.tf) writes build logs and images and reads the
 # bundles; the push account (pubsub.tf) may only invoke the pushed functions.
 
@@ -35,6 +37,15 @@ resource "google_project_iam_member" "firestore" {
   project  = var.project_id
   role     = each.value
   member   = "serviceAccount:${google_service_account.function[each.key].email}"
+  dynamic "condition" {
+    for_each = var.firestore_grants_database_only ? [local.firestore_database_name] : []
+    content {
+      title       = "pipeline database only"
+      description = "the Firestore database the pipeline keeps its state in"
+      # the database itself, and (should a check name them) its documents
+      expression = "resource.name == \"${condition.value}\" || resource.name.startsWith(\"${condition.value}/\")"
+    }
+  }
 }
 
 resource "google_storage_bucket_iam_member" "reads_objects" {

@@ -39,6 +39,8 @@ locals {
   source_bucket      = var.source_bucket != "" ? var.source_bucket : "${var.project_id}-${var.name_prefix}-sources"
   readable_buckets   = toset(concat([local.data_bucket], var.readable_buckets))
   firestore_location = var.firestore_location != "" ? var.firestore_location : var.region
+  # the database's resource name, as IAM conditions see it
+  firestore_database_name = "projects/${var.project_id}/databases/${var.firestore_database}"
 
   # every 2nd-gen function also answers at this address; known before the
   # function exists, so the other functions can link to the status endpoint

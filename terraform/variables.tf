@@ -109,6 +109,12 @@ variable "firestore_location" {
   default     = ""
 }
 
+variable "firestore_grants_database_only" {
+  description = "Grant the functions' Firestore roles on the pipeline's database only (an IAM condition on resource.name), not on every database of the project. Turn off only if an organisation policy forbids conditional project grants."
+  type        = bool
+  default     = true
+}
+
 variable "jobs_collection" {
   description = "Firestore collection of the job documents (several deployments can share one database with different collections)."
   type        = string
@@ -326,9 +332,34 @@ variable "retry_maximum_backoff" {
 # ---- access --------------------------------------------------------------
 
 variable "invoker_members" {
-  description = "Principals allowed to call the orchestrator and the status endpoint, e.g. [\"user:you@example.org\", \"group:atlas-analysis@example.org\"]. Callers send an identity token."
+  description = "Principals allowed to call the orchestrator and the status endpoint, e.g. [\"user:you@example.org\", \"group:atlas-analysis@example.org\"]. Callers send an identity token. allUsers / allAuthenticatedUsers are refused unless public_endpoints = true."
   type        = list(string)
   default     = []
+  validation {
+    condition     = alltrue([for m in var.invoker_members : can(regex("^(user|group|serviceAccount|domain|principal|principalSet):\\S+$", m)) || contains(["allUsers", "allAuthenticatedUsers"], m)])
+    error_message = "invoker_members must be IAM members such as user:you@example.org, group:…, serviceAccount:…, domain:…, principal:… or principalSet:…."
+  }
+  validation {
+    # anyone (or anyone with a Google account) could submit jobs, which read data and cost money, and read every job
+    condition     = var.public_endpoints || length(setintersection(toset(var.invoker_members), toset(["allUsers", "allAuthenticatedUsers"]))) == 0
+    error_message = "invoker_members lists allUsers or allAuthenticatedUsers: anyone could submit jobs (which read data and cost money) and read every job. Set public_endpoints = true to mean it, or status_public = true to open the status endpoint alone."
+  }
+}
+
+variable "public_endpoints" {
+  description = "Allow allUsers / allAuthenticatedUsers in invoker_members, making the orchestrator and the status endpoint callable by anyone. Off by default; a deliberate choice, not a typo's consequence."
+  type        = bool
+  default     = false
+}
+
+variable "pushed_ingress" {
+  description = "Ingress of the Pub/Sub-fed functions (worker, reducer, dead-letters, orchestrator-jobs). ALLOW_INTERNAL_ONLY (default): only sources inside the project, Pub/Sub push included, reach them. ALLOW_ALL: the internet reaches them too, and IAM alone keeps callers out."
+  type        = string
+  default     = "ALLOW_INTERNAL_ONLY"
+  validation {
+    condition     = contains(["ALLOW_INTERNAL_ONLY", "ALLOW_ALL"], var.pushed_ingress)
+    error_message = "pushed_ingress must be ALLOW_INTERNAL_ONLY or ALLOW_ALL."
+  }
 }
 
 variable "status_public" {

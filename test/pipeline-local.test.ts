@@ -119,7 +119,7 @@ test('the status server answers JSON and HTML for the job, and lists it', async 
     assert.ok((html.match(/<svg/g) ?? []).length >= 6);
     const list = (await (await fetch(`${server.url}/jobs?format=json`)).json()) as { jobs: { jobId: string }[] };
     assert.deepEqual(list.jobs.map((j) => j.jobId), [jobId]);
-    const bad = await fetch(`${server.url}/jobs`, { method: 'POST', body: '{"dataset": [' });
+    const bad = await fetch(`${server.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"dataset": [' });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: string }).error, /not valid JSON/);
   } finally {

@@ -275,13 +275,14 @@ describe('faults', () => {
     await bad({ dataset: r.gs('nothing-here/') }, 'dataset');
     // a body that is not JSON: the Functions Framework's parser refuses it before our handler
     // runs (a plain 400 page, no stack trace under NODE_ENV=production); with another content
-    // type our handler answers with its own JSON error
+    // type our handler refuses it: jobs are sent as application/json only (what a web page of
+    // another origin cannot send without a CORS preflight)
     const broken = await r.submit(undefined, { raw: '{"dataset": ' });
     assert.equal(broken.status, 400, JSON.stringify(broken.body));
     assert.doesNotMatch(broken.text, /JSON\.parse|node_modules|\bat /);
-    const form = await r.submit(undefined, { raw: 'dataset=x', contentType: 'text/plain' });
-    assert.equal(form.status, 400);
-    assert.match(String(form.body.error), /not valid JSON/);
+    const form = await r.submit(undefined, { raw: '{"dataset": ["gs://b/x/"]}', contentType: 'text/plain' });
+    assert.equal(form.status, 415);
+    assert.match(String(form.body.error), /Content-Type: application\/json/);
     // on the jobs topic: a refused request is recorded apart, with its reason
     const id = await r.publishJob({ dataset: 42 });
     const rejected = await r.waitForJob(`msg-${id}`);

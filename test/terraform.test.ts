@@ -423,11 +423,88 @@ describe('terraform module: identities and access', () => {
 
   test('the status endpoint and the orchestrator are private unless the operator opens them', () => {
     const mentions = [...allExpressions()].filter((e) => e.text.includes('allUsers'));
-    assert.deepEqual(mentions.map((e) => e.where), ['local.http_invokers']);
-    assert.match(mentions[0]!.text, /var\.status_public \? \{ "status allUsers" = \{ function = "status", member = "allUsers" \} \} : \{\}/);
+    // granted only in http_invokers under status_public; named otherwise only by the validations that refuse it
+    assert.deepEqual(mentions.map((e) => e.where).sort(), ['local.http_invokers', 'variable.invoker_members', 'variable.invoker_members']);
+    assert.match(mentions.find((m) => m.where === 'local.http_invokers')!.text, /var\.status_public \? \{ "status allUsers" = \{ function = "status", member = "allUsers" \} \} : \{\}/);
     assert.equal(variableValue(ctx, 'status_public'), false);
+    assert.equal(variableValue(ctx, 'public_endpoints'), false);
     assert.deepEqual(variableValue(ctx, 'invoker_members'), []);
     assert.match(String(tf.locals.http_invokers), /setproduct\(\["orchestrator", "status"\], var\.invoker_members\)/);
+    const validations = tf.variables.invoker_members!.validation as { condition: string }[];
+    assert.ok(validations.some((v) => /var\.public_endpoints \|\| length\(setintersection\(toset\(var\.invoker_members\), toset\(\["allUsers", "allAuthenticatedUsers"\]\)\)\) == 0/.test(v.condition)), 'allUsers / allAuthenticatedUsers need public_endpoints');
+  });
+
+  test('the Pub/Sub-fed functions take internal traffic only (Pub/Sub push from the same project counts as internal); the HTTP ones stay reachable', () => {
+    const service = first(resource('google_cloudfunctions2_function', 'function').service_config);
+    assert.equal(service.ingress_settings, '${each.value.trigger == "http" ? "ALLOW_ALL" : var.pushed_ingress}');
+    assert.equal(variableValue(ctx, 'pushed_ingress'), 'ALLOW_INTERNAL_ONLY');
+    // every pushed function is fed by a subscription of this module, in the function's own project
+    const sub = resource('google_pubsub_subscription', 'push');
+    assert.equal(sub.for_each, '${local.pushed_functions}');
+    assert.equal(sub.project, '${var.project_id}');
+    assert.equal(resource('google_cloudfunctions2_function', 'function').project, '${var.project_id}');
+    assert.deepEqual(Object.keys(obj(localFunctions())).filter((k) => localFunctions()[k]!.trigger === 'http').sort(), ['orchestrator', 'status']);
+  });
+
+  test('the Firestore roles hold on the pipeline\'s database only (an IAM condition on its resource name)', () => {
+    const grant = resource('google_project_iam_member', 'firestore');
+    const dynamic = first(obj(grant.dynamic).condition);
+    assert.equal(dynamic.for_each, '${var.firestore_grants_database_only ? [local.firestore_database_name] : []}');
+    const content = first(dynamic.content);
+    assert.equal(content.expression, 'resource.name == "${condition.value}" || resource.name.startsWith("${condition.value}/")');
+    assert.equal(variableValue(ctx, 'firestore_grants_database_only'), true);
+    assert.equal(evaluate(ctx, tf.locals.firestore_database_name!), `projects/${PROJECT}/databases/(default)`);
+    assert.equal(evaluate({ ...ctx, vars: { ...ctx.vars, firestore_database: 'physlite' } }, tf.locals.firestore_database_name!), `projects/${PROJECT}/databases/physlite`);
+  });
+});
+
+describe('terraform validations, run by terraform itself on the module\'s variables', () => {
+  const terraform = spawnSync('terraform', ['version'], { encoding: 'utf8' }).status === 0;
+  let scratch = '';
+  let env: NodeJS.ProcessEnv = {};
+  before(() => {
+    if (!terraform) return;
+    // only variables.tf: its validations need no provider, so `terraform plan` runs offline
+    scratch = mkdtempSync(path.join(tmpdir(), 'tf-vars-'));
+    writeFileSync(path.join(scratch, 'variables.tf'), readFileSync(path.join(TF_DIR, 'variables.tf')));
+    writeFileSync(path.join(scratch, 'terraformrc'), '');
+    env = { ...process.env, CHECKPOINT_DISABLE: '1', TF_DATA_DIR: path.join(scratch, 'data'), TF_CLI_CONFIG_FILE: path.join(scratch, 'terraformrc'), TF_IN_AUTOMATION: '1', NO_COLOR: '1' };
+    const init = spawnSync('terraform', ['init', '-input=false', '-backend=false', '-no-color'], { cwd: scratch, encoding: 'utf8', env });
+    assert.equal(init.status, 0, init.stdout + init.stderr);
+  });
+  after(() => {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+  const plan = (vars: Record<string, string>) => {
+    const args = ['plan', '-input=false', '-no-color', '-lock=false', '-var', `project_id=${PROJECT}`, ...Object.entries(vars).flatMap(([k, v]) => ['-var', `${k}=${v}`])];
+    const r = spawnSync('terraform', args, { cwd: scratch, encoding: 'utf8', env });
+    return { ok: r.status === 0, text: (r.stdout + r.stderr).replace(/\s+/g, ' ') };
+  };
+  const skip = terraform ? false : 'no terraform binary on PATH: the static checks above still ran';
+
+  test('invoker_members = ["allUsers"] or ["allAuthenticatedUsers"] is refused unless public_endpoints = true', { skip }, () => {
+    for (const member of ['allUsers', 'allAuthenticatedUsers']) {
+      const refused = plan({ invoker_members: `["user:a@example.org", "${member}"]` });
+      assert.equal(refused.ok, false, refused.text);
+      assert.match(refused.text, /invoker_members lists allUsers or allAuthenticatedUsers/);
+      const meant = plan({ invoker_members: `["${member}"]`, public_endpoints: 'true' });
+      assert.equal(meant.ok, true, meant.text);
+    }
+  });
+
+  test('members are IAM member strings; the defaults and ordinary members pass', { skip }, () => {
+    assert.equal(plan({}).ok, true);
+    assert.equal(plan({ invoker_members: '["user:a@example.org", "group:g@example.org", "serviceAccount:s@p.iam.gserviceaccount.com", "domain:example.org"]' }).ok, true);
+    const typo = plan({ invoker_members: '["a@example.org"]' });
+    assert.equal(typo.ok, false);
+    assert.match(typo.text, /invoker_members must be IAM members/);
+  });
+
+  test('pushed_ingress takes ALLOW_INTERNAL_ONLY or ALLOW_ALL only', { skip }, () => {
+    assert.equal(plan({ pushed_ingress: 'ALLOW_ALL' }).ok, true);
+    const bad = plan({ pushed_ingress: 'INTERNAL' });
+    assert.equal(bad.ok, false);
+    assert.match(bad.text, /pushed_ingress must be ALLOW_INTERNAL_ONLY or ALLOW_ALL/);
   });
 });
 

@@ -7,6 +7,7 @@
 //   physlite plot RESULT.json --out DIR
 
 import { openRootFile, RootError, elementToPlain, contentLength, type TreeReader, type PlainValue } from '../root/index';
+import { scrubMessage } from '../root/source/util';
 import { InputError, parseCommandLine, UsageError } from './usage';
 import { RUN_USAGE, runCommand } from './run';
 import { PLOT_USAGE, plotCommand } from './plot';
@@ -150,13 +151,13 @@ export async function run(argv: string[]): Promise<void> {
     process.exitCode = await main(argv);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`physlite: ${e.message}\n\n${USAGE}`);
+      process.stderr.write(`physlite: ${scrubMessage(e.message)}\n\n${USAGE}`);
       process.exitCode = 2;
     } else if (e instanceof RootError || e instanceof MergeError || e instanceof InputError) {
-      process.stderr.write(`physlite: ${e.message}\n`);
+      process.stderr.write(`physlite: ${scrubMessage(e.message)}\n`);
       process.exitCode = 1;
     } else {
-      process.stderr.write(`physlite: internal error: ${(e as Error)?.stack ?? e}\n`);
+      process.stderr.write(`physlite: internal error: ${scrubMessage(String((e as Error)?.stack ?? e))}\n`);
       process.exitCode = 70;
     }
   }

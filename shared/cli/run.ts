@@ -4,6 +4,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { RootError } from '../root/index';
+import { displayName } from '../root/source/url-policy';
+import { scrubMessage } from '../root/source/util';
 import { referenceAnalysis, PROFILE_NAMES, type Profile } from '../analysis/reference/index';
 import { analyseFile } from '../analysis/runner';
 import { mergeInto, type AnalysisResult } from '../analysis/result';
@@ -86,7 +88,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream, err
         progress?.clear();
         throw e;
       }
-      failures.push({ file, code: e.code, message: e.message });
+      failures.push({ file: displayName(file), code: e.code, message: scrubMessage(e.message) });
     }
   }
   progress?.clear();
@@ -129,7 +131,7 @@ class ProgressBar {
   }
 
   update(k: number, file: string, done: number, total: number, events: number, bytes: number): void {
-    const name = path.basename(file);
+    const name = path.basename(displayName(file)); // a signed URL's signature is not for the terminal
     this.line.draw(done, total, `file ${k + 1}/${this.files} ${name.length > 40 ? '…' + name.slice(-39) : name} · ${events} events · ${(bytes / 1e6).toFixed(1)} MB`);
   }
 

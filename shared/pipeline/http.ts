@@ -7,11 +7,19 @@
 //   GET  /jobs (or GET /)    recent jobs                  → JSON, or HTML for browsers
 //   GET  /jobs/{id}          one job's status and result  → JSON, or HTML for browsers
 //   ?format=json|html overrides the Accept header.
+//
+// Writes come from programs, not from web pages: POST takes a body with
+// Content-Type: application/json only (415 otherwise: a page on another origin
+// can send text/plain or a form without a CORS preflight, never JSON), and a
+// request a browser marks as cross-origin (Origin naming another host, or
+// Sec-Fetch-Site other than same-origin/none) is refused with 403. A path
+// that does not decode (GET /jobs/%ZZ) is a 400, not an internal error.
 
 import { jobStatus, listJobs, type StatusDeps } from './status';
 import { submitJob, type OrchestratorDeps } from './orchestrator';
 import { RequestError } from './request';
 import { renderJobList, renderJobPage } from './status-page';
+import { scrubMessage } from '../root/source/util';
 
 export interface HttpRequest {
   method: string;
@@ -50,8 +58,50 @@ function wantsHtml(req: HttpRequest): boolean {
 
 function errorReply(e: unknown, log: (line: string) => void): HttpResponse {
   if (e instanceof RequestError) return json(e.status, e.toJSON());
-  log(`http: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  return json(500, { error: `internal error: ${e instanceof Error ? e.message : String(e)}`, status: 500 });
+  log(`http: internal error: ${scrubMessage(e instanceof Error ? (e.stack ?? e.message) : String(e))}`);
+  return json(500, { error: `internal error: ${scrubMessage(e instanceof Error ? e.message : String(e))}`, status: 500 });
+}
+
+function header(req: HttpRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** Why a write is refused as coming from a web page of another origin, or undefined. */
+export function crossOriginWrite(req: HttpRequest): string | undefined {
+  const site = header(req, 'sec-fetch-site')?.trim().toLowerCase();
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `the browser marks this request ${site} (Sec-Fetch-Site): jobs are not submitted from web pages of other origins`;
+  const origin = header(req, 'origin');
+  if (origin === undefined) return undefined;
+  const host = header(req, 'host')?.trim().toLowerCase();
+  let from: URL | undefined;
+  try {
+    from = new URL(origin);
+  } catch {
+    from = undefined;
+  }
+  if (!from || !host || from.host.toLowerCase() !== host) return `requests from the web page at Origin ${JSON.stringify(origin.slice(0, 200))} are refused: jobs are not submitted from web pages of other origins`;
+  return undefined;
+}
+
+/** The checks of a write before its body is read: same origin, JSON. */
+function refuseWrite(req: HttpRequest): RequestError | undefined {
+  const cross = crossOriginWrite(req);
+  if (cross) return new RequestError(403, cross);
+  const type = header(req, 'content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') {
+    return new RequestError(415, `send the job request as JSON with Content-Type: application/json${type ? ` (got ${JSON.stringify(type.slice(0, 100))})` : ' (the request had no Content-Type)'}`);
+  }
+  return undefined;
+}
+
+/** decodeURIComponent, or undefined for a malformed escape (%ZZ, a lone %, invalid UTF-8). */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 function methodNotAllowed(allow: string): HttpResponse {
@@ -64,6 +114,8 @@ export async function orchestratorHttp(req: HttpRequest, deps: OrchestratorDeps)
   const path = req.path.replace(/\/+$/, '') || '/';
   if (path !== '/jobs' && path !== '/') return json(404, { error: `no route ${req.method} ${req.path}; submit jobs with POST /jobs`, status: 404 });
   if (req.method !== 'POST') return methodNotAllowed('POST');
+  const refused = refuseWrite(req);
+  if (refused) return json(refused.status, refused.toJSON());
   try {
     const job = await submitJob(req.body, deps);
     return json(job.created ? 202 : 200, { jobId: job.jobId, created: job.created, files: job.files, shards: job.shards, bytes: job.bytes, duplicatesDropped: job.duplicates, status: job.links.self, page: job.links.page }, { location: job.links.self });
@@ -84,7 +136,8 @@ export async function statusHttp(req: HttpRequest, deps: StatusDeps & { log?: (l
     }
     const m = /^\/jobs\/([^/]+)$/.exec(path);
     if (!m) return json(404, { error: `no route ${req.path}; try /jobs or /jobs/{id}`, status: 404 });
-    const id = decodeURIComponent(m[1]!);
+    const id = decodePathSegment(m[1]!);
+    if (id === undefined) return json(400, { error: 'the job id in the path is not valid percent-encoding', status: 400 });
     if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) return json(400, { error: `${JSON.stringify(id)} is not a job id`, status: 400 });
     const status = await jobStatus(id, deps);
     if (!status) return json(404, { error: `no job ${id}`, status: 404 });

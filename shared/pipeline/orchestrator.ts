@@ -8,6 +8,7 @@
 // publishes its stored plan again, which is harmless: workers ignore shards
 // already recorded.
 
+import { displayName } from '../root/source/url-policy';
 import type { PipelineConfig } from './config';
 import type { JobRecord, ShardTask } from './model';
 import { expandDataset, mapLimit, planShards, type PlannedShard } from './plan';
@@ -60,7 +61,8 @@ export async function submitJob(body: unknown, deps: OrchestratorDeps, defaultJo
     state: 'running',
     analysis: spec.analysis,
     options: spec.options,
-    datasetPreview: spec.dataset.slice(0, PREVIEW_ENTRIES),
+    // stored and shown: signed URLs without their signatures (the plan keeps the URLs that are read)
+    datasetPreview: spec.dataset.slice(0, PREVIEW_ENTRIES).map(displayName),
     datasetEntries: spec.dataset.length,
     files: dataset.objects.length,
     shards: plan.length,

@@ -10,6 +10,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RootError } from '../root/errors';
+import { displayName } from '../root/source/url-policy';
+import { scrubMessage } from '../root/source/util';
 import type { PipelineConfig } from './config';
 import { MAX_ENTRY_CHARS, RequestError } from './request';
 import type { ObjectInfo, ObjectStore } from './ports';
@@ -74,7 +76,7 @@ export function normalizeEntry(entry: string, indexFile?: string): string {
 export async function expandDataset(entries: readonly string[], objects: ObjectStore, config: PipelineConfig): Promise<ExpandedDataset> {
   const limit = config.maxShards;
   const seen = new Set<string>();
-  const explicit: { url: string; from: string }[] = [];
+  const explicit: { url: string; from: string; secrets: string[] }[] = [];
   const listed: ObjectInfo[] = [];
   let duplicates = 0;
   const add = (url: string): boolean => {
@@ -89,29 +91,34 @@ export async function expandDataset(entries: readonly string[], objects: ObjectS
   for (const given of entries) {
     const entry = normalizeEntry(given);
     const kind = classifyEntry(entry);
+    const shown = displayName(given);
     if (kind === 'index') {
-      const text = await describe(given, () => objects.readText(entry, config.maxIndexBytes));
-      const lines = text
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => l !== '' && !l.startsWith('#'));
-      if (lines.length === 0) throw new RequestError(400, `index file ${given} lists no URLs (one per line expected)`, 'dataset');
-      for (const line of lines) {
-        if (line.length > MAX_ENTRY_CHARS) throw new RequestError(400, `index file ${given} has a line longer than ${MAX_ENTRY_CHARS} characters (${line.slice(0, 80)}…)`, 'dataset');
+      const text = await describe(shown, [], () => objects.readText(entry, config.maxIndexBytes));
+      const lines = text.split(/\r?\n/);
+      let named = 0;
+      // the lines are named by number, never quoted: "index file" may be any readable text file
+      // (the local server reads the caller's paths), and its content is not the reply's business
+      for (let n = 0; n < lines.length; n++) {
+        const line = lines[n]!.trim();
+        if (line === '' || line.startsWith('#')) continue;
+        named++;
+        const where = `line ${n + 1} of index file ${shown}`;
+        if (line.length > MAX_ENTRY_CHARS) throw new RequestError(400, `${where} is longer than ${MAX_ENTRY_CHARS} characters`, 'dataset');
         const url = normalizeEntry(line, entry);
-        if (url.length > MAX_ENTRY_CHARS) throw new RequestError(400, `index file ${given}: ${line.slice(0, 80)}… resolves to a URL longer than ${MAX_ENTRY_CHARS} characters`, 'dataset');
-        if (classifyEntry(url) === 'index') throw new RequestError(400, `index file ${given} names another index file (${line}); list ROOT files only`, 'dataset');
-        if (add(url)) explicit.push({ url, from: `${line} (listed in ${given})` });
+        if (url.length > MAX_ENTRY_CHARS) throw new RequestError(400, `${where} resolves to a URL longer than ${MAX_ENTRY_CHARS} characters`, 'dataset');
+        if (classifyEntry(url) === 'index') throw new RequestError(400, `${where} names another index file; list ROOT files only`, 'dataset');
+        if (add(url)) explicit.push({ url, from: where, secrets: [line, url] });
       }
+      if (named === 0) throw new RequestError(400, `index file ${shown} lists no URLs (one per line expected)`, 'dataset');
     } else if (kind === 'object') {
-      if (add(entry)) explicit.push({ url: entry, from: given });
+      if (add(entry)) explicit.push({ url: entry, from: shown, secrets: [] });
     } else {
-      const found = await describe(given, () => objects.list(entry, limit + 1));
-      if (found.length === 0) throw new RequestError(400, `no ROOT files (*.root, *.root.N) under ${given}`, 'dataset');
+      const found = await describe(shown, [], () => objects.list(entry, limit + 1));
+      if (found.length === 0) throw new RequestError(400, `no ROOT files (*.root, *.root.N) under ${shown}`, 'dataset');
       for (const o of found) if (add(o.url)) listed.push(o);
     }
   }
-  const statted = await mapLimit(explicit, config.statConcurrency, (e) => describe(e.from, () => objects.stat(e.url)));
+  const statted = await mapLimit(explicit, config.statConcurrency, (e) => describe(e.from, e.secrets, () => objects.stat(e.url)));
   return { objects: [...listed, ...statted], duplicates };
 }
 
@@ -169,14 +176,19 @@ function tooMany(n: number, limit: number, shards = false): RequestError {
   return new RequestError(413, `the dataset makes ${n} ${shards ? 'shards' : 'files'}, more than the ${limit} shards one job may have: split it into several jobs${shards ? ' or raise shardMB' : ''}`, shards ? 'shardMB' : 'dataset');
 }
 
-/** Runs `fn`, turning storage errors into RequestErrors that name the dataset entry. */
-async function describe<T>(entry: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn`, turning storage errors into RequestErrors that name the dataset
+ * entry (`entry`, already safe to show). `secrets` are removed from the
+ * storage error's text: the line of an index file and what it resolved to
+ * (a system error quotes the path it could not open).
+ */
+async function describe<T>(entry: string, secrets: readonly string[], fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
     if (e instanceof RequestError) throw e;
     if (e instanceof RootError) {
-      const why = e.detail;
+      const why = scrubMessage(e.detail, secrets);
       switch (e.code) {
         case 'SOURCE_NOT_FOUND':
           throw new RequestError(400, `dataset entry ${entry} was not found: ${why}`, 'dataset');

@@ -11,6 +11,8 @@
 import { createAnalysis } from '../analysis/registry';
 import { mergeInto, type AnalysisResult } from '../analysis/result';
 import { validateResult } from '../analysis/validate';
+import { displayName } from '../root/source/url-policy';
+import { scrubMessage } from '../root/source/util';
 import type { PipelineConfig } from './config';
 import { MessageFormatError, parseShardDone, parseShardTask, shardDoneMessage } from './messages';
 import type { FinalRecord, JobRecord, ShardFailure, ShardRecord } from './model';
@@ -172,7 +174,7 @@ export async function handleDeadLetter(delivery: Delivery, deps: ReducerDeps): P
     const last = info?.lastError ? `last error: ${info.lastError.message}` : 'no error was recorded (the attempts ended without a reply: crash, out of memory or timeout)';
     const created = await jobs.recordShard(task.jobId, {
       index: task.shard,
-      url: task.url,
+      url: displayName(task.url),
       part: task.part,
       parts: task.parts,
       attempt: info?.attempts ?? 0,
@@ -206,6 +208,6 @@ export async function handleDeadLetter(delivery: Delivery, deps: ReducerDeps): P
     const outcome = await reduceJob(jobId, `dead-letter-${delivery.messageId}`, deps, true);
     log(`dead letters: reducer message for job ${jobId} retried after ${attempts} attempts: ${outcome}`);
   } else {
-    log(`dead letters: message ${delivery.messageId} (kind ${JSON.stringify(kind)}) abandoned after ${attempts} attempts: ${JSON.stringify(delivery.data).slice(0, 500)}`);
+    log(`dead letters: message ${delivery.messageId} (kind ${JSON.stringify(kind)}) abandoned after ${attempts} attempts: ${scrubMessage(JSON.stringify(delivery.data)).slice(0, 500)}`);
   }
 }

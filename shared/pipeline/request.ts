@@ -17,7 +17,7 @@ import type { JobSpec } from './model';
 export class RequestError extends Error {
   override readonly name = 'RequestError';
   constructor(
-    /** HTTP status: 400 bad request, 403 cannot read the data, 409 job id reused, 413 too large, 503 try later. */
+    /** HTTP status: 400 bad request, 403 cannot read the data (or a cross-origin write), 409 job id reused, 413 too large, 415 not JSON, 503 try later. */
     readonly status: number,
     message: string,
     /** The request field at fault, when there is one. */

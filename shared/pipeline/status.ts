@@ -4,11 +4,18 @@
 // sums, billed per 1000 index entries), never read from a shared counter. A
 // finished job reads its final record. Both come with a cost estimate
 // (cost.ts) from the same sums.
+//
+// What it answers never holds a signed URL's query string: dataset entries,
+// shard URLs and error messages go through displayName / scrubMessage here
+// too, so records written before they were redacted at the source are shown
+// safely as well.
 
 import { validateResult } from '../analysis/validate';
+import { displayName } from '../root/source/url-policy';
+import { scrubMessage } from '../root/source/util';
 import type { PipelineConfig } from './config';
 import { estimateCost, planningStorageOps, type CostReport, type JobUsage } from './cost';
-import type { FinalRecord, JobListEntry, JobRecord, JobStatus, ShardFailure } from './model';
+import type { ErrorInfo, FinalRecord, JobListEntry, JobRecord, JobStatus, ShardFailure } from './model';
 import { jobLinks } from './orchestrator';
 import type { DocumentStore } from './ports';
 import { JobStore } from './state';
@@ -30,11 +37,11 @@ export async function jobStatus(jobId: string, deps: StatusDeps): Promise<JobSta
   const base = {
     jobId: job.jobId,
     ...(job.label !== undefined ? { label: job.label } : {}),
-    ...(job.error !== undefined ? { error: job.error } : {}),
+    ...(job.error !== undefined ? { error: scrubMessage(job.error) } : {}),
     state: job.state,
     analysis: job.analysis,
     options: job.options,
-    dataset: { preview: job.datasetPreview, entries: job.datasetEntries, files: job.files, bytes: job.bytes },
+    dataset: { preview: job.datasetPreview.map(displayName), entries: job.datasetEntries, files: job.files, bytes: job.bytes },
     createdAt: new Date(job.createdAt).toISOString(),
     published: job.publishedAt !== undefined,
     links: jobLinks(deps.config, job.jobId),
@@ -55,7 +62,7 @@ export async function jobStatus(jobId: string, deps: StatusDeps): Promise<JobSta
       bytesRead: final.bytesRead,
       elapsedSeconds: round(elapsed),
       throughput: { eventsPerSecond: round(final.events / elapsed), bytesPerSecond: round(job.bytes / elapsed) },
-      failures: final.failures,
+      failures: final.failures.map(shownFailure),
       moreFailures: final.failuresTruncated,
       retrying: [],
       result: validateResult(JSON.parse(final.result), `job ${jobId} result`),
@@ -66,7 +73,7 @@ export async function jobStatus(jobId: string, deps: StatusDeps): Promise<JobSta
   const [p, failed, retrying] = await Promise.all([jobs.progress(jobId), jobs.failedShards(jobId, LISTED_FAILURES), jobs.retryingShards(jobId, LISTED_RETRIES)]);
   const elapsed = Math.max(0.001, (now - job.createdAt) / 1000);
   const running = Math.max(0, Math.min(job.shards - p.reported, p.started - p.reported));
-  const failures: ShardFailure[] = failed.map((r) => ({ shard: r.index, url: r.url, part: r.part, parts: r.parts, error: r.error ?? { code: 'UNKNOWN', message: 'no reason recorded' } }));
+  const failures: ShardFailure[] = failed.map((r) => shownFailure({ shard: r.index, url: r.url, part: r.part, parts: r.parts, error: r.error ?? { code: 'UNKNOWN', message: 'no reason recorded' } }));
   const status: JobStatus = {
     ...base,
     shards: { total: job.shards, done: p.reported - p.failed, failed: p.failed, pending: job.shards - p.reported - running, running },
@@ -76,7 +83,7 @@ export async function jobStatus(jobId: string, deps: StatusDeps): Promise<JobSta
     throughput: { eventsPerSecond: round(p.events / elapsed), bytesPerSecond: round(p.planBytes / elapsed) },
     failures,
     moreFailures: Math.max(0, p.failed - failures.length),
-    retrying: retrying.map((r) => ({ shard: r.shard, attempts: r.attempts, ...(r.lastError ? { error: r.lastError } : {}) })),
+    retrying: retrying.map((r) => ({ shard: r.shard, attempts: r.attempts, ...(r.lastError ? { error: shownError(r.lastError) } : {}) })),
     cost: estimateCost({ ...jobUsageBase(job), shardsReported: p.reported, deliveries: p.deliveries, workerWallMs: p.wallMs, storageRequests: p.requests, bytesRead: p.bytesRead, mergeMs: 0, merged: false }, deps.config.costModel),
   };
   // ETA from planned bytes (known for every shard up front) at the rate so far
@@ -109,6 +116,14 @@ function finishedCost(job: JobRecord, final: FinalRecord, usage: NonNullable<Fin
     { ...jobUsageBase(job), shardsReported: final.shardsDone + final.shardsFailed, deliveries: usage.deliveries, workerWallMs: usage.wallMs, storageRequests: usage.requests, bytesRead: final.bytesRead, mergeMs: final.mergeMs, merged: true },
     config.costModel,
   );
+}
+
+function shownError(e: ErrorInfo): ErrorInfo {
+  return { ...e, message: scrubMessage(e.message) };
+}
+
+function shownFailure(f: ShardFailure): ShardFailure {
+  return { ...f, url: displayName(f.url), error: shownError(f.error) };
 }
 
 function round(x: number): number {

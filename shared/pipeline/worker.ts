@@ -20,6 +20,8 @@ import { MergeError } from '../analysis/result';
 import { analyseOpenFile } from '../analysis/runner';
 import { PhysliteFile } from '../physlite/index';
 import { RootError } from '../root/errors';
+import { displayName } from '../root/source/url-policy';
+import { scrubMessage } from '../root/source/util';
 import type { PipelineConfig } from './config';
 import { MessageFormatError, parseShardTask, shardDoneMessage } from './messages';
 import type { ErrorInfo, ShardRecord, ShardStats, ShardTask } from './model';
@@ -76,7 +78,8 @@ export async function handleShardDelivery(delivery: Delivery, deps: WorkerDeps):
   }
   const t0 = now();
   const attempt = await jobs.beginAttempt(task.jobId, task.shard, deps.workerId, t0);
-  const base = { index: task.shard, url: task.url, part: task.part, parts: task.parts, attempt: attempt.attempts, worker: deps.workerId };
+  // the record names the object; the signature of a signed URL stays in the message
+  const base = { index: task.shard, url: displayName(task.url), part: task.part, parts: task.parts, attempt: attempt.attempts, worker: deps.workerId };
   const planBytes = plannedBytes(task);
 
   let record: ShardRecord;
@@ -114,7 +117,7 @@ export async function runShard(task: ShardTask, deps: Pick<WorkerDeps, 'objects'
   } catch (e) {
     // reads are pinned to the planned generation: "not found" means the object was replaced or deleted since
     if (task.generation !== undefined && e instanceof RootError && e.code === 'SOURCE_NOT_FOUND') {
-      throw new PermanentShardError('CHANGED', `${task.url} (generation ${task.generation}) is gone: the object was deleted or overwritten after the job was planned; run a new job (${e.message})`);
+      throw new PermanentShardError('CHANGED', `${displayName(task.url)} (generation ${task.generation}) is gone: the object was deleted or overwritten after the job was planned; run a new job (${e.message})`);
     }
     throw e;
   }
@@ -128,7 +131,7 @@ async function runShardOnce(task: ShardTask, deps: Pick<WorkerDeps, 'objects' | 
   try {
     if (task.size !== undefined) {
       const size = await source.size();
-      if (size !== task.size) throw new PermanentShardError('CHANGED', `${task.url} is ${size} bytes, but was ${task.size} when the job was planned: the object changed; run a new job`);
+      if (size !== task.size) throw new PermanentShardError('CHANGED', `${displayName(task.url)} is ${size} bytes, but was ${task.size} when the job was planned: the object changed; run a new job`);
     }
     file = await PhysliteFile.open(source);
   } catch (e) {
@@ -184,6 +187,12 @@ export function isTransient(e: unknown): boolean {
 
 /** What is recorded for an error: the decoder's code, or a pipeline code. */
 export function errorInfo(e: unknown): ErrorInfo {
+  const info = errorInfoOf(e);
+  // stored and shown: a URL quoted by a library keeps no query string (a signed URL's signature)
+  return { code: info.code, message: scrubMessage(info.message) };
+}
+
+function errorInfoOf(e: unknown): ErrorInfo {
   if (e instanceof RootError) return { code: e.code, message: e.message };
   if (e instanceof PermanentShardError) return { code: e.code, message: e.message };
   if (e instanceof AnalysisConfigError) return { code: 'BAD_ANALYSIS', message: e.message };

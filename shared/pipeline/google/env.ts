@@ -2,7 +2,7 @@
 // environment. Every variable the functions read is listed in ENV_VARS (the
 // Terraform module sets each of them; a test checks the two agree).
 
-import { RootError } from '../../root/errors';
+import { checkUrl, CLOUD_URL_POLICY, UrlRefusedError, type UrlPolicy } from '../../root/source/url-policy';
 import { DEFAULT_CONFIG, resolveConfig, type PipelineConfig } from '../config';
 import { parseCostModel } from '../cost';
 import { createLocalObjectStore } from '../local/object-store';
@@ -96,16 +96,27 @@ export function configFromEnv(env: Env = process.env): PipelineConfig {
   return resolveConfig({ ...o, topics: topics as PipelineConfig['topics'] });
 }
 
-/** Cloud functions have no useful local filesystem: only gs:// and http(s):// entries are read. */
-export function cloudObjectStore(inner: ObjectStore = createLocalObjectStore()): ObjectStore {
-  const check = (url: string) => {
-    if (!/^(gs|https?):\/\//i.test(url)) throw new RootError('BAD_ARGUMENT', 'the cloud pipeline reads gs:// and https:// objects only, not local paths', { file: url });
+/**
+ * The functions read gs:// and https:// objects only: no local paths (no useful
+ * filesystem, and none of the caller's business), no plain http (a request the
+ * orchestrator or a worker makes for anyone who submits a job must not reach
+ * internal addresses: see CLOUD_URL_POLICY). An https URL is checked here,
+ * before any request; the store's guarded fetch checks redirects.
+ */
+export function cloudObjectStore(inner: ObjectStore = createLocalObjectStore({ urlPolicy: CLOUD_URL_POLICY }), policy: UrlPolicy = CLOUD_URL_POLICY): ObjectStore {
+  const check = async (url: string) => {
+    if (/^gs:\/\//i.test(url)) return;
+    if (!/^https:\/\//i.test(url)) {
+      const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+      throw new UrlRefusedError(`the cloud pipeline reads gs:// and https:// objects only, not ${scheme && scheme.length > 1 ? `${scheme.toLowerCase()}:// URLs` : 'local paths'}`, url);
+    }
+    await checkUrl(url, policy);
   };
   return {
-    list: async (prefix: string, limit: number) => (check(prefix), inner.list(prefix, limit)),
-    stat: async (url: string) => (check(url), inner.stat(url)),
-    readText: async (url: string, maxBytes: number) => (check(url), inner.readText(url, maxBytes)),
-    open: async (url: string, info?: ObjectInfo) => (check(url), inner.open(url, info)),
+    list: async (prefix: string, limit: number) => (await check(prefix), inner.list(prefix, limit)),
+    stat: async (url: string) => (await check(url), inner.stat(url)),
+    readText: async (url: string, maxBytes: number) => (await check(url), inner.readText(url, maxBytes)),
+    open: async (url: string, info?: ObjectInfo) => (await check(url), inner.open(url, info)),
   };
 }
 
@@ -130,7 +141,7 @@ export function googleDeps(env: Env = process.env): GoogleDeps {
       config: configFromEnv(env),
       store: new FirestoreDocumentStore(env.FIRESTORE_DATABASE ? { databaseId: env.FIRESTORE_DATABASE } : {}),
       publisher: new PubSubPublisher({ publishTimeoutMs: publishTimeoutFromEnv(env) }),
-      objects: cloudObjectStore(createLocalObjectStore({ gcs: { source: reads }, http: reads })),
+      objects: cloudObjectStore(createLocalObjectStore({ gcs: { source: reads }, http: reads, urlPolicy: CLOUD_URL_POLICY })),
     };
   }
   return deps;

@@ -24,6 +24,10 @@
 //                    401/403 → SOURCE_FORBIDDEN, 5xx/429/network → SOURCE_UNAVAILABLE,
 //                    deadline → SOURCE_TIMEOUT (both transient, retried first).
 //   readText         one GET, streamed and cut off past maxBytes (LIMIT).
+//   Every request goes through guardedFetch (root/source/url-policy.ts) under
+//   the store's urlPolicy (default LOCAL_URL_POLICY): redirects are followed
+//   by hand and each target checked, so no reader is sent to the metadata
+//   server or a link-local address, nor (cloud policy) off https.
 
 import { open as openFile, readdir, realpath, stat as statPath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -31,6 +35,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RootError } from '../../root/errors';
 import { DEFAULT_TIMEOUT_MS, HttpSource, LocalFileSource, redactUrl, resolveRetryPolicy, type ByteSource, type HttpSourceOptions, type LocalSourceOptions } from '../../root/source/index';
 import { checkCount, codeForFsError, codeForStatus, describeError, scrubMessage, systemErrorCode, withRetries } from '../../root/source/util';
+import { guardedFetch, LOCAL_URL_POLICY, type UrlPolicy } from '../../root/source/url-policy';
 import { GcsObjectStore, type GcsObjectStoreOptions } from '../google/gcs-objects';
 import { isRootObjectName } from '../object-names';
 import type { ObjectInfo, ObjectStore } from '../ports';
@@ -42,16 +47,21 @@ export interface LocalObjectStoreOptions {
   http?: HttpSourceOptions;
   /** Planner options of the LocalFileSources that open() makes. */
   local?: LocalSourceOptions;
+  /** What http(s) requests may go to, redirects included; default LOCAL_URL_POLICY. */
+  urlPolicy?: UrlPolicy;
 }
 
 type Target = { kind: 'local'; path: string; asUrl: boolean } | { kind: 'http'; url: string } | { kind: 'gs'; url: string };
 
 export class LocalObjectStore implements ObjectStore {
   private readonly options: LocalObjectStoreOptions;
+  /** options.http with its fetch wrapped in the URL policy. */
+  private readonly http: HttpSourceOptions;
   private gcsStore: GcsObjectStore | undefined;
 
   constructor(options: LocalObjectStoreOptions = {}) {
     this.options = options;
+    this.http = { ...options.http, fetch: guardedFetch(options.urlPolicy ?? LOCAL_URL_POLICY, options.http?.fetch) };
   }
 
   /** The gs:// store, made on first use. */
@@ -79,7 +89,7 @@ export class LocalObjectStore implements ObjectStore {
       case 'gs':
         return this.gcs().stat(t.url);
       case 'http': {
-        const src = new HttpSource(t.url, this.options.http);
+        const src = new HttpSource(t.url, this.http);
         try {
           return { url, size: await src.size() };
         } finally {
@@ -101,7 +111,7 @@ export class LocalObjectStore implements ObjectStore {
       case 'gs':
         return this.gcs().readText(t.url, maxBytes);
       case 'http':
-        return httpReadText(t.url, maxBytes, this.options.http ?? {});
+        return httpReadText(t.url, maxBytes, this.http);
       case 'local':
         return localReadText(t.path, maxBytes);
     }
@@ -113,7 +123,7 @@ export class LocalObjectStore implements ObjectStore {
       case 'gs':
         return this.gcs().open(t.url, info);
       case 'http': {
-        const options: HttpSourceOptions = { ...this.options.http };
+        const options: HttpSourceOptions = { ...this.http };
         if (info?.size !== undefined) options.size = info.size;
         return new HttpSource(t.url, options);
       }

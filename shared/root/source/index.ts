@@ -11,6 +11,7 @@ import { HttpSource, type HttpSourceOptions } from './http';
 import { LocalFileSource, type LocalSourceOptions } from './local';
 import type { ByteSource } from './types';
 import { redactUrl } from './util';
+import { guardedFetch, LOCAL_URL_POLICY } from './url-policy';
 
 export type { ByteRange, ByteSource, NetworkOptions, PlannerOptions, ReadStats } from './types';
 export { BufferSource } from './buffer';
@@ -30,6 +31,7 @@ export {
   type ReadPlan,
 } from './planner';
 export { redactUrl } from './util';
+export { checkUrl, CLOUD_URL_POLICY, displayName, guardedFetch, LOCAL_URL_POLICY, UrlRefusedError, type UrlPolicy } from './url-policy';
 
 /**
  * Options for openSource(). The planner and network fields apply to whichever
@@ -58,8 +60,11 @@ export async function openSource(urlOrPath: string, options: SourceOptions = {})
     case 'gs':
       return new GcsSource(urlOrPath, { ...shared, ...gcs });
     case 'http':
-    case 'https':
-      return new HttpSource(urlOrPath, { ...shared, ...http });
+    case 'https': {
+      // redirects are followed by hand, each target checked (no metadata server or link-local hop)
+      const o: HttpSourceOptions = { ...shared, ...http };
+      return new HttpSource(urlOrPath, { ...o, fetch: guardedFetch(LOCAL_URL_POLICY, o.fetch) });
+    }
     case 'file':
       return new LocalFileSource(urlOrPath, { ...pickPlanner(shared), ...local });
     default:
