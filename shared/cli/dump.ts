@@ -31,7 +31,7 @@ error stdout holds nothing or a complete JSON array (see the exit code: 1).
 
 Example: physlite dump ../shared/data/PHYSLITE_example.root --branch AnalysisElectronsAuxDyn.pt --stop 3
 `,
-  run: dumpCommand,
+  run: (args, out) => dumpCommand(args, out),
 };
 
 function entryOption(value: string | undefined, name: string): number | undefined {
@@ -41,7 +41,8 @@ function entryOption(value: string | undefined, name: string): number | undefine
   return n;
 }
 
-export async function dumpCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
+/** `holdBytes`: how much JSON text is held back until the dump is complete (a test sets it to 0 to see the streaming case). */
+export async function dumpCommand(args: string[], out: NodeJS.WritableStream, options: { holdBytes?: number } = {}): Promise<number> {
   const { values, positionals } = parseCommandLine(args, { tree: { type: 'string' }, branch: { type: 'string' }, start: { type: 'string' }, stop: { type: 'string' } });
   if (positionals.length !== 1) throw new UsageError(`dump takes one FILE_OR_URL${positionals.length ? `, got ${positionals.length}` : ''}`);
   if (!values.branch) throw new UsageError('dump needs --branch NAME');
@@ -58,7 +59,7 @@ export async function dumpCommand(args: string[], out: NodeJS.WritableStream): P
     checkCoverage(tree, branch, first, last);
     // an empty read: an undecodable type fails before any output
     await tree.read([values.branch], { entryStart: first, entryStop: first });
-    await writeArray(tree, values.branch, first, last, out);
+    await writeArray(tree, values.branch, first, last, out, options.holdBytes ?? HOLD_BYTES);
   } finally {
     await file.close();
   }
@@ -116,7 +117,7 @@ async function write(out: NodeJS.WritableStream, text: string): Promise<void> {
   });
 }
 
-async function writeArray(tree: TreeReader, name: string, first: number, last: number, out: NodeJS.WritableStream): Promise<void> {
+async function writeArray(tree: TreeReader, name: string, first: number, last: number, out: NodeJS.WritableStream, holdBytes: number): Promise<void> {
   let held: string[] | null = ['['];
   let heldBytes = 1;
   let entries = 0;
@@ -132,7 +133,7 @@ async function writeArray(tree: TreeReader, name: string, first: number, last: n
       if (held) {
         held.push(text);
         heldBytes += text.length;
-        if (heldBytes <= HOLD_BYTES) continue;
+        if (heldBytes <= holdBytes) continue;
         await write(out, held.join(''));
         held = null;
       } else await write(out, text);

@@ -86,7 +86,10 @@ export function usageMessage(e: UsageError): string {
  * command quietly: the reader has what it wanted. Without a listener Node
  * would throw EPIPE with a stack trace.
  */
+let pipeHandled = false;
 export function quietOnClosedPipe(): void {
+  if (pipeHandled) return;
+  pipeHandled = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);

@@ -32,8 +32,14 @@ export function parseCommandLine<const O extends NonNullable<ParseArgsConfig['op
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
-    // parseArgs explains at length ("To specify a positional argument starting with a '-' …"): keep its first sentence
-    throw new UsageError((e as Error).message.replace(/\. To specify .*$/s, ''));
+    // parseArgs explains at length over several lines: keep one
+    const message = (e as Error).message;
+    const ambiguous = /^Option '(--[^']+)' argument is ambiguous/.exec(message);
+    if (ambiguous) {
+      const value = args[args.indexOf(ambiguous[1]!) + 1] ?? '-VALUE';
+      throw new UsageError(`Option '${ambiguous[1]}' argument is ambiguous (a value that starts with '-' is written ${ambiguous[1]}=${value})`);
+    }
+    throw new UsageError(message.replace(/\. To specify .*$/s, '').split('\n')[0]!);
   }
 }
 
