@@ -166,7 +166,7 @@ test('job --local runs the pipeline from the bundle (worker threads run the bund
 
   const noLocal = await physlite('job', r21);
   assert.equal(noLocal.code, 2);
-  assert.match(noLocal.stderr, /job needs --local/);
+  assert.match(noLocal.stderr, /^physlite job: needs --local/);
   const missing = await physlite('job', '--local', '/nonexistent/file.root');
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /refused \(400\): dataset entry \/nonexistent\/file\.root was not found/);
