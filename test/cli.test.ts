@@ -472,3 +472,13 @@ test('npm start: no dead status-page address unless --serve; without the samples
   }
   assert.match(text, /npm run fetch-samples/);
 });
+
+test('nearestNames: edit distance, closest first, nothing when every name is far', async () => {
+  const { editDistance, nearestNames } = await import('../shared/cli/usage');
+  assert.equal(editDistance('kitten', 'sitting'), 3);
+  assert.equal(editDistance('', 'abc'), 3);
+  assert.equal(editDistance('flaw', 'lawn'), 2);
+  assert.deepEqual(nearestNames('dmp', ['inspect', 'dump', 'run', 'job', 'plot']), ['dump']);
+  assert.deepEqual(nearestNames('frob', ['inspect', 'dump', 'run', 'job', 'plot']), []);
+  assert.deepEqual(nearestNames('jetpx', ['Jet_Px', 'Jet_Py', 'Jet_Pz', 'Muon_Px', 'NJet']), ['Jet_Px', 'Jet_Py', 'Jet_Pz']);
+});

@@ -84,7 +84,7 @@ export function nearestNames(wanted: string, known: Iterable<string>, max = 3): 
   const w = wanted.toLowerCase();
   const scored: { name: string; d: number }[] = [];
   for (const name of known) {
-    const limit = Math.max(2, Math.floor(Math.max(w.length, name.length) / 3));
+    const limit = Math.max(1, Math.floor(Math.max(w.length, name.length) / 3));
     const d = editDistance(w, name.toLowerCase(), limit);
     if (d <= limit) scored.push({ name, d });
   }
