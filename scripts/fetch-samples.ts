@@ -1,8 +1,9 @@
 // Makes sure every sample file is present (../shared/data, or downloaded into
 // .cache/samples; sha256-checked either way) and prints where each one is.
 //   node --import tsx scripts/fetch-samples.ts      (npm run fetch-samples)
-import { SAMPLES, SHARED_DATA, samplePath } from './lib/samples';
+import { missingSamplesHelp, SAMPLES, SampleMissingError, SHARED_DATA, samplePath } from './lib/samples';
 
+const missing: SampleMissingError[] = [];
 let failed = 0;
 for (const s of SAMPLES) {
   try {
@@ -11,8 +12,10 @@ for (const s of SAMPLES) {
     console.log(`${s.name.padEnd(40)} ${from} ${where}`);
   } catch (e) {
     failed++;
-    console.error(`${s.name.padEnd(40)} MISSING ${(e as Error).message}`);
+    if (e instanceof SampleMissingError) missing.push(e);
+    console.error(`${s.name.padEnd(40)} MISSING ${e instanceof SampleMissingError ? e.why : (e as Error).message}`);
   }
 }
 console.log(failed ? `${failed} of ${SAMPLES.length} samples missing` : `all ${SAMPLES.length} samples present, sha256 verified`);
+if (missing.length) console.error(`\n${missingSamplesHelp(missing, 'The tests and benchmarks use')}`);
 process.exitCode = failed ? 1 : 0;

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { openOracle } from './support/jsroot-oracle';
-import { samplePath, sampleBytes } from '../scripts/lib/samples';
+import { SAMPLES, samplePath, sampleBytes } from '../scripts/lib/samples';
 import { mergeAll } from '../shared/analysis/result';
 
 const BIN = fileURLToPath(new URL('../bin/physlite.js', import.meta.url));
@@ -71,14 +71,14 @@ test('bad input exits 1 with one line naming the file and problem; bad usage exi
   assert.equal(missing.stdout, '');
   const nobranch = await physlite('dump', await samplePath('PHYSLITE_example.root'), '--tree', 'CollectionTree', '--branch', 'Nope');
   assert.equal(nobranch.code, 1);
-  assert.match(nobranch.stderr, /no branch "Nope" \[NOT_FOUND\]/);
+  assert.match(nobranch.stderr, /no branch "Nope" .*\[NOT_FOUND\]\n$/);
   assert.equal(nobranch.stdout, '', 'nothing printed before the error');
   const notroot = await physlite('inspect', fileURLToPath(new URL('../package.json', import.meta.url)));
   assert.equal(notroot.code, 1);
   assert.match(notroot.stderr, /\[BAD_MAGIC\]/);
   const usage = await physlite('dump', 'x.root');
   assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /dump needs --tree NAME/);
+  assert.equal(usage.stderr, 'physlite dump: needs --branch NAME\nsee physlite dump --help\n');
   assert.equal((await physlite('frobnicate')).code, 2);
   assert.equal((await physlite('dump', 'x.root', '--tree', 't', '--branch', 'b', '--start', '-3')).code, 2);
 });
@@ -166,8 +166,319 @@ test('job --local runs the pipeline from the bundle (worker threads run the bund
 
   const noLocal = await physlite('job', r21);
   assert.equal(noLocal.code, 2);
-  assert.match(noLocal.stderr, /job needs --local/);
+  assert.match(noLocal.stderr, /^physlite job: needs --local/);
   const missing = await physlite('job', '--local', '/nonexistent/file.root');
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /refused \(400\): dataset entry \/nonexistent\/file\.root was not found/);
+});
+
+// ——— a newcomer's first hour (issue 14): help, directories, dump, pipes, npm start ———
+
+const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+/** A fresh temporary folder. */
+async function tempDir(prefix: string): Promise<string> {
+  const { mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  return mkdtemp(`${tmpdir()}/${prefix}`);
+}
+
+test('--version, physlite --help, CMD --help and help CMD print short help; usage errors are one line and exit 2', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const version = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version as string;
+  for (const flag of ['--version', '-V']) {
+    const v = await physlite(flag);
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal(v.stdout, `physlite ${version}\n`);
+  }
+  const overview = await physlite('--help');
+  assert.equal(overview.code, 0);
+  for (const cmd of ['inspect', 'dump', 'run', 'job', 'plot']) assert.match(overview.stdout, new RegExp(`^  ${cmd} +\\S`, 'm'), cmd);
+  const bare = await physlite();
+  assert.equal(bare.code, 2, 'no command is a usage error');
+  assert.equal(bare.stderr, overview.stdout);
+
+  for (const cmd of ['inspect', 'dump', 'run', 'job', 'plot']) {
+    const own = await physlite(cmd, '--help');
+    assert.equal(own.code, 0, `${cmd} --help: ${own.stderr}`);
+    assert.ok(own.stdout.startsWith(`Usage: physlite ${cmd} `), own.stdout);
+    assert.ok(own.stdout.split('\n').length <= 22, `${cmd} --help is short`);
+    for (const other of ['inspect', 'dump', 'run', 'job', 'plot'].filter((c) => c !== cmd)) assert.doesNotMatch(own.stdout, new RegExp(`Usage: physlite ${other}`));
+    assert.equal((await physlite('help', cmd)).stdout, own.stdout, `help ${cmd}`);
+    assert.equal((await physlite(cmd, 'some-file.root', '-h')).stdout, own.stdout, `${cmd} … -h`);
+  }
+
+  // one line saying what is wrong, one saying where the help is
+  const cases: [string[], string][] = [
+    [['run', '--bogus', 'x.root'], "physlite run: Unknown option '--bogus'"],
+    [['run', 'x.root', '--profile', 'r99'], 'physlite run: --profile must be one of r21, r22, got "r99"'],
+    [['dump', 'x.root', '--branch', 'b', '--start', '5', '--stop', '2'], 'physlite dump: --start 5 is after --stop 2'],
+    [['dump', 'x.root', '--branch', 'b', '--start', '-3'], "physlite dump: Option '--start' argument is ambiguous (a value that starts with '-' is written --start=-3)"],
+    [['job', 'x.root'], 'physlite job: needs --local (a deployed pipeline is started with POST /jobs to its orchestrator: see the README)'],
+    [['plot', 'r.json'], 'physlite plot: needs --out DIR'],
+  ];
+  for (const [args, line] of cases) {
+    const r = await physlite(...args);
+    assert.equal(r.code, 2, args.join(' '));
+    const lines = r.stderr.split('\n');
+    assert.equal(lines.length, 3, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(lines[0], line);
+    assert.equal(lines[1], `see physlite ${args[0]} --help`);
+    assert.equal(r.stdout, '');
+  }
+  const typo = await physlite('dmp', 'x.root');
+  assert.equal(typo.code, 2);
+  assert.equal(typo.stderr, 'physlite: unknown command "dmp" (did you mean dump?); commands: inspect, dump, run, job, plot\nsee physlite --help\n');
+});
+
+test('run DIR analyses the PHYSLITE files in it, lists the skipped ones with the reason, exit 0', async () => {
+  const { writeFile, symlink, copyFile } = await import('node:fs/promises');
+  const { rntupleOnlyFile } = await import('./support/rntuple-stub');
+  const dir = await tempDir('physlite-rundir-');
+  const r21 = await samplePath('DAOD_PHYSLITE_21.2.108.0.art.pool.root');
+  await symlink(r21, `${dir}/a-r21.pool.root.1`);
+  await copyFile(await samplePath('uproot-HZZ-zlib.root'), `${dir}/b-hzz.root`);
+  await writeFile(`${dir}/c-notes.root`, 'these are notes, not a ROOT file\n');
+  await writeFile(`${dir}/d-rntuple.root`, rntupleOnlyFile());
+  await writeFile(`${dir}/e-ignored.txt`, 'not a .root name: not even looked at\n');
+
+  const r = await physlite('run', dir, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const alone = await physlite('run', r21, '--json');
+  assert.deepEqual(JSON.parse(r.stdout), JSON.parse(alone.stdout), 'the same result as the PHYSLITE file alone');
+  assert.equal(
+    r.stderr,
+    [
+      'skipped 3 files that are not PHYSLITE:',
+      `  ${dir}/b-hzz.root: no CollectionTree (TTrees: events)`,
+      `  ${dir}/c-notes.root: not a ROOT file`,
+      `  ${dir}/d-rntuple.root: RNTuple EventData but no CollectionTree TTree (PHYSLITE as RNTuple is not read yet)`,
+      '',
+    ].join('\n'),
+  );
+  const table = await physlite('run', dir);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^profile r21 · 40 events read, 40 kept · 1 file · /);
+
+  // a file named on the command line is analysed whatever it is: the error of today
+  const named = await physlite('run', `${dir}/b-hzz.root`);
+  assert.equal(named.code, 1);
+  assert.match(named.stderr, /no object named "CollectionTree"/);
+
+  // a damaged ROOT file in a directory is not skipped: its error counts (no events silently dropped)
+  const { readFile } = await import('node:fs/promises');
+  const damaged = await tempDir('physlite-rundir-damaged-');
+  await symlink(r21, `${damaged}/a.root`);
+  await writeFile(`${damaged}/b-truncated.root`, (await readFile(r21)).subarray(0, 200_000));
+  const d = await physlite('run', damaged);
+  assert.equal(d.code, 1);
+  assert.match(d.stderr, /b-truncated\.root.*\[TRUNCATED\]/);
+
+  // nothing PHYSLITE at all: exit 1, naming what was skipped
+  const none = await tempDir('physlite-rundir-none-');
+  await writeFile(`${none}/notes.root`, 'text');
+  const n = await physlite('run', none);
+  assert.equal(n.code, 1);
+  assert.equal(n.stderr.split('\n').at(-2), `physlite: no PHYSLITE file to analyse: skipped ${none}/notes.root (not a ROOT file)`);
+});
+
+test('dump: --tree defaults to the event tree, a misspelt branch or tree gets the nearest names, the README example shows values', async () => {
+  const hzz = await samplePath('uproot-HZZ-zlib.root');
+  const implicit = await physlite('dump', hzz, '--branch', 'Jet_ID', '--start', '100', '--stop', '110');
+  assert.equal(implicit.code, 0, implicit.stderr);
+  const oracle = await openOracle(await sampleBytes('uproot-HZZ-zlib.root'), 'events');
+  const want = await oracle.read('Jet_ID');
+  assert.ok(!(want instanceof Error));
+  assert.deepEqual(JSON.parse(implicit.stdout), want.slice(100, 110), 'the only tree, "events"');
+
+  // r21 has nine trees (MetaData, POOLContainer, ##Links, …): CollectionTree is the one with the events
+  const r21 = await samplePath('DAOD_PHYSLITE_21.2.108.0.art.pool.root');
+  const events = await physlite('dump', r21, '--branch', 'EventInfoAux.eventNumber');
+  assert.equal(events.code, 0, events.stderr);
+  const r21Oracle = await openOracle(await sampleBytes('DAOD_PHYSLITE_21.2.108.0.art.pool.root'), 'CollectionTree');
+  assert.deepEqual(JSON.parse(events.stdout), await r21Oracle.read('EventInfoAux.eventNumber'));
+
+  const typo = await physlite('dump', r21, '--branch', 'AnalysisMuonAuxDyn.pt');
+  assert.equal(typo.code, 1);
+  assert.equal(typo.stdout, '');
+  assert.match(typo.stderr, /no branch "AnalysisMuonAuxDyn\.pt"; did you mean AnalysisMuonsAuxDyn\.pt(, | or )/);
+  const treeTypo = await physlite('dump', hzz, '--tree', 'event', '--branch', 'NJet');
+  assert.equal(treeTypo.code, 1);
+  assert.match(treeTypo.stderr, /no tree "event"; did you mean events\? \(trees: events\) \[NOT_FOUND\]/);
+
+  // the README's example: the first electrons of the r22 sample (some events have none, most have some)
+  const example = await physlite('dump', await samplePath('PHYSLITE_example.root'), '--branch', 'AnalysisElectronsAuxDyn.pt', '--stop', '3');
+  assert.equal(example.code, 0, example.stderr);
+  const r22Oracle = await openOracle(await sampleBytes('PHYSLITE_example.root'), 'CollectionTree');
+  const pts = (await r22Oracle.read('AnalysisElectronsAuxDyn.pt')) as number[][];
+  assert.deepEqual(JSON.parse(example.stdout), pts.slice(0, 3));
+  assert.ok(pts.slice(0, 3).flat().length >= 3, 'the example shows values, not empty arrays');
+});
+
+/** A copy of the synthetic tree (branches n, x, ab hold 7 entries) whose TTree header claims `entries`. */
+async function treeClaiming(entries: number): Promise<string> {
+  const { writeFile } = await import('node:fs/promises');
+  const { syntheticTreeFile, SYNTHETIC_ENTRIES } = await import('./support/synthetic-tree');
+  const bytes = syntheticTreeFile();
+  // the TTree's fEntries (8 bytes) is followed by fTotBytes, fZipBytes, fSavedBytes, fFlushedBytes (0) and fWeight (1.0)
+  const pattern = [0, 0, 0, 0, 0, 0, 0, SYNTHETIC_ENTRIES, ...new Array(32).fill(0), 0x3f, 0xf0, 0, 0, 0, 0, 0, 0];
+  const at: number[] = [];
+  for (let i = 0; i + pattern.length <= bytes.length; i++) if (pattern.every((v, k) => bytes[i + k] === v)) at.push(i);
+  assert.equal(at.length, 1, 'the TTree header is found once');
+  new DataView(bytes.buffer).setBigUint64(at[0]!, BigInt(entries));
+  const file = `${await tempDir('physlite-claims-')}/claims-${entries}.root`;
+  await writeFile(file, bytes);
+  return file;
+}
+
+test('dump: stdout holds nothing or valid JSON — a tree claiming more entries than its branches hold fails before any output', async () => {
+  const { xValues } = await import('./support/synthetic-tree');
+  const honest = await treeClaiming(7);
+  const ok = await physlite('dump', honest, '--branch', 'x');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout), Array.from({ length: 7 }, (_, i) => xValues(i)));
+
+  for (const claimed of [100, 1e9]) {
+    const file = await treeClaiming(claimed);
+    const r = await physlite('dump', file, '--branch', 'x');
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '', 'nothing on stdout');
+    assert.equal(r.stderr, `physlite: ${file}, tree t, branch x: the tree has ${claimed} entries but this branch's baskets hold entries up to 7: entries [0, ${claimed}) cannot be read [CORRUPT]\n`);
+    // a range inside what the branch holds still reads (not tried with 10^9: the decoder
+    // would first lay out 2.5·10^8 clusters of fAutoFlush = 4 entries, the decoder's own issue)
+    if (claimed > 100) continue;
+    const inside = await physlite('dump', file, '--branch', 'x', '--start', '2', '--stop', '6');
+    assert.equal(inside.code, 0, inside.stderr);
+    assert.deepEqual(JSON.parse(inside.stdout), [2, 3, 4, 5].map(xValues));
+  }
+});
+
+test('dump: a basket that fails in a later cluster leaves nothing on stdout; streaming past the hold-back closes the array it started', async () => {
+  const { readFile, writeFile } = await import('node:fs/promises');
+  const { Writable } = await import('node:stream');
+  const { openRootFile } = await import('../shared/root/index');
+  const { dumpCommand } = await import('../shared/cli/dump');
+  // r21's clusters are entries [0, 27) and [27, 40); this branch's second basket holds [30, 40)
+  const r21 = await samplePath('DAOD_PHYSLITE_21.2.108.0.art.pool.root');
+  const branch = 'xTrigDecisionAux.efPassedPhysics';
+  const handle = await openRootFile(r21);
+  const reader = await handle.tree('CollectionTree');
+  assert.deepEqual(reader.tree.clusters(), [{ entryStart: 0, entryStop: 27 }, { entryStart: 27, entryStop: 40 }]);
+  const baskets = reader.tree.branch(branch).baskets;
+  await handle.close();
+  assert.deepEqual(baskets.map((b) => [b.entryStart, b.entryStop]), [[0, 30], [30, 40]]);
+  const bytes = new Uint8Array(await readFile(r21));
+  const second = baskets[1]!;
+  for (let i = second.seek + second.bytes - 40; i < second.seek + second.bytes - 8; i++) bytes[i] ^= 0x5a; // the compressed payload's tail
+  const file = `${await tempDir('physlite-dump-damaged-')}/damaged.root`;
+  await writeFile(file, bytes);
+
+  const whole = await physlite('dump', file, '--branch', branch);
+  assert.equal(whole.code, 1);
+  assert.equal(whole.stdout, '', 'held back: nothing written');
+  assert.match(whole.stderr, /^physlite: .*damaged\.root.*branch xTrigDecisionAux\.efPassedPhysics.*\[(DECOMPRESSION|CHECKSUM|CORRUPT)\]\n$/);
+
+  // in process, with nothing held back: the first cluster is out, then the array is closed
+  let text = '';
+  const out = new Writable({ write: (c, _e, cb) => ((text += String(c)), cb()) });
+  await assert.rejects(dumpCommand([file, '--branch', branch], out, { holdBytes: 0 }), (e: Error) => /stdout holds only entries \[0, 27\), as a complete JSON array/.test(e.message));
+  const oracle = await openOracle(await sampleBytes('DAOD_PHYSLITE_21.2.108.0.art.pool.root'), 'CollectionTree');
+  const want = await oracle.read(branch);
+  assert.ok(!(want instanceof Error));
+  assert.deepEqual(JSON.parse(text), want.slice(0, 27));
+});
+
+test('output into a closed pipe (inspect FILE | head -1) ends quietly, exit 0', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [BIN, 'inspect', await samplePath('PHYSLITE_example.root')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const first = await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d).split('\n')[0]!)));
+  child.stdout.destroy(); // what head does after its line
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.match(first, /TTree CollectionTree "CollectionTree" — 100 entries/);
+  assert.equal(stderr, '', 'no EPIPE stack trace');
+  assert.equal(code, 0);
+});
+
+/** Spawns a command; `until(re, stream)` resolves once that stream's text so far matches. */
+async function spawnWatching(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(cmd, args, { cwd: ROOT_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const text = { stdout: '', stderr: '' };
+  const waiters: { re: RegExp; stream: 'stdout' | 'stderr'; resolve: () => void }[] = [];
+  for (const stream of ['stdout', 'stderr'] as const) {
+    child[stream].on('data', (d) => {
+      text[stream] += d;
+      for (const w of waiters.splice(0)) (w.re.test(text[w.stream]) ? w.resolve() : waiters.push(w));
+    });
+  }
+  const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return {
+    child,
+    exit,
+    get stdout() {
+      return text.stdout;
+    },
+    get stderr() {
+      return text.stderr;
+    },
+    until: (re: RegExp, stream: 'stdout' | 'stderr' = 'stderr') =>
+      re.test(text[stream]) ? Promise.resolve() : Promise.race([new Promise<void>((resolve) => waiters.push({ re, stream, resolve })), exit.then(() => assert.fail(`exited before ${re}: ${text.stderr}`))]),
+  };
+}
+
+test('job --local --serve prints the results when the job ends, keeps the page up until Ctrl-C, and exits 0', async () => {
+  const r22 = await samplePath('PHYSLITE_example.root');
+  const job = await spawnWatching(process.execPath, [BIN, 'job', '--local', r22, '--workers', '1', '--serve']);
+  try {
+    await job.until(/job finished; serving .* until Ctrl-C/);
+    // while it serves, the results are already out: the header's time is the job's, not the page's
+    await job.until(/\nshards: 1 done, 0 failed of 1 · 100 events in /, 'stdout');
+    assert.match(job.stdout, /^profile r22 · 100 events read, 100 kept · 1 file · [\d.]+ s · /);
+    const url = /serving (http:\/\/127\.0\.0\.1:\d+\/jobs\/\S+) until Ctrl-C/.exec(job.stderr)![1]!;
+    assert.ok(job.stderr.includes(`status page: ${url} (kept up after the job until Ctrl-C)`), job.stderr);
+    const page = await fetch(url);
+    assert.equal(page.status, 200, 'the page is still up after the job');
+    const status = (await page.json()) as { state: string; events: number };
+    assert.deepEqual([status.state, status.events], ['finished', 100]);
+    job.child.kill('SIGINT');
+    assert.equal(await job.exit, 0);
+    await assert.rejects(fetch(url), 'the page is down after Ctrl-C');
+  } finally {
+    job.child.kill();
+  }
+});
+
+test('npm start: no dead status-page address unless --serve; without the samples and offline, one clear message and exit 1', async () => {
+  const start = ['--import', 'tsx', 'scripts/start.ts'];
+  const quick = await spawnWatching(process.execPath, [...start, '--workers', '2']);
+  assert.equal(await quick.exit, 0, quick.stderr);
+  assert.doesNotMatch(quick.stdout + quick.stderr, /http:\/\//, 'no address that is dead by the time it is read');
+  assert.match(quick.stdout, /--no-status-page/);
+  assert.match(quick.stdout, /profile r21\+r22 · 140 events read/);
+  assert.match(quick.stdout, /`npm start -- --serve` serves it and keeps it up after the job, until Ctrl-C/);
+
+  const empty = await tempDir('physlite-nosamples-');
+  const env = { ...process.env, PHYSLITE_SAMPLES_DIR: `${empty}/shared-data`, PHYSLITE_CACHE_DIR: `${empty}/cache`, PHYSLITE_OFFLINE: '1' };
+  const missing = await spawnWatching(process.execPath, start, env);
+  assert.equal(await missing.exit, 1);
+  assert.equal(missing.stdout, '');
+  const text = missing.stderr;
+  assert.doesNotMatch(text, /^\s+at /m, 'no stack trace');
+  assert.ok(text.startsWith(`npm start: The main job needs the sample files DAOD_PHYSLITE_21.2.108.0.art.pool.root and PHYSLITE_example.root, which are neither in ${empty}/shared-data (PHYSLITE_SAMPLES_DIR) nor in the download cache ${empty}/cache, and PHYSLITE_OFFLINE is set, so nothing was downloaded.`), text);
+  for (const s of SAMPLES.filter((x) => x.profile)) {
+    assert.ok(text.includes(`  ${s.name}\n    sha256 ${s.sha256}\n    from   ${s.url}\n`), s.name);
+  }
+  assert.match(text, /npm run fetch-samples/);
+});
+
+test('nearestNames: edit distance, closest first, nothing when every name is far', async () => {
+  const { editDistance, nearestNames } = await import('../shared/cli/usage');
+  assert.equal(editDistance('kitten', 'sitting'), 3);
+  assert.equal(editDistance('', 'abc'), 3);
+  assert.equal(editDistance('flaw', 'lawn'), 2);
+  assert.deepEqual(nearestNames('dmp', ['inspect', 'dump', 'run', 'job', 'plot']), ['dump']);
+  assert.deepEqual(nearestNames('frob', ['inspect', 'dump', 'run', 'job', 'plot']), []);
+  assert.deepEqual(nearestNames('jetpx', ['Jet_Px', 'Jet_Py', 'Jet_Pz', 'Muon_Px', 'NJet']), ['Jet_Px', 'Jet_Py', 'Jet_Pz']);
 });

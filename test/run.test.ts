@@ -51,3 +51,24 @@ test('directories expand to their .root files, sorted; URLs pass through', async
   assert.deepEqual(local, [...local].sort());
   assert.deepEqual(files.slice(-2), ['gs://bucket/a.root', 'https://host/b.root']);
 });
+
+test('selectRunInputs: a directory keeps its PHYSLITE files and names the others with the reason; a named file is kept as it is', async () => {
+  const { mkdtemp, symlink, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { rntupleOnlyFile } = await import('./support/rntuple-stub');
+  const { selectRunInputs } = await import('../shared/cli/run');
+  const dir = await mkdtemp(`${tmpdir()}/physlite-select-`);
+  const r22 = await samplePath('PHYSLITE_example.root');
+  const hzz = await samplePath('uproot-HZZ-lz4.root');
+  await symlink(r22, `${dir}/r22.root`);
+  await symlink(hzz, `${dir}/hzz.root`);
+  await writeFile(`${dir}/ntuple.root`, rntupleOnlyFile('Staff'));
+  await writeFile(`${dir}/empty.root`, '');
+  const got = await selectRunInputs([dir, hzz]);
+  // an empty .root file is a copy that went wrong, not some other kind of file: it stays, and its error will count
+  assert.deepEqual(got.files, [`${dir}/empty.root`, `${dir}/r22.root`, hzz]);
+  assert.deepEqual(got.skipped, [
+    { file: `${dir}/hzz.root`, reason: 'no CollectionTree (TTrees: events)' },
+    { file: `${dir}/ntuple.root`, reason: 'RNTuple Staff but no CollectionTree TTree (PHYSLITE as RNTuple is not read yet)' },
+  ]);
+});

@@ -5,6 +5,11 @@
 //
 // The table below is ../shared/data/SOURCES.md, kept here so that a machine
 // without ../shared can still fetch the files.
+//
+// Environment (for tests and unusual layouts):
+//   PHYSLITE_SAMPLES_DIR  the read-only sample folder instead of ../shared/data
+//   PHYSLITE_CACHE_DIR    the download cache instead of .cache/samples
+//   PHYSLITE_OFFLINE=1    never download: a missing sample is a SampleMissingError at once
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -57,10 +62,39 @@ export const SAMPLES: readonly Sample[] = [
 
 /** The repository root (two levels above this file), whatever the working directory. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Read-only sample folder beside the checkout. */
-export const SHARED_DATA = path.resolve(REPO_ROOT, '..', 'shared', 'data');
-/** Download cache inside the repository (git-ignored). */
-export const CACHE_DIR = path.join(REPO_ROOT, '.cache', 'samples');
+/** Read-only sample folder beside the checkout (or $PHYSLITE_SAMPLES_DIR). */
+export const SHARED_DATA = process.env.PHYSLITE_SAMPLES_DIR ? path.resolve(process.env.PHYSLITE_SAMPLES_DIR) : path.resolve(REPO_ROOT, '..', 'shared', 'data');
+/** Download cache inside the repository, git-ignored (or $PHYSLITE_CACHE_DIR). */
+export const CACHE_DIR = process.env.PHYSLITE_CACHE_DIR ? path.resolve(process.env.PHYSLITE_CACHE_DIR) : path.join(REPO_ROOT, '.cache', 'samples');
+/** No downloads: set PHYSLITE_OFFLINE=1. */
+const OFFLINE = !!process.env.PHYSLITE_OFFLINE && process.env.PHYSLITE_OFFLINE !== '0';
+
+/** A sample that is in neither folder and could not be downloaded. */
+export class SampleMissingError extends Error {
+  constructor(
+    readonly sample: Sample,
+    readonly why: string,
+  ) {
+    super(`sample ${sample.name} is neither in ${SHARED_DATA} nor in ${CACHE_DIR}, and ${why}`);
+  }
+}
+
+/**
+ * What to do about missing samples, for a person: which files, where to put
+ * them, where they come from and their sha256. One paragraph, then a line per file.
+ */
+export function missingSamplesHelp(errors: SampleMissingError[], what = 'This needs'): string {
+  const names = errors.map((e) => e.sample.name);
+  const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+  const whys = [...new Set(errors.map((e) => e.why))].join('; ');
+  const lines = [
+    `${what} the sample file${names.length === 1 ? '' : 's'} ${list}, which ${names.length === 1 ? 'is' : 'are'} neither in ${SHARED_DATA} (${process.env.PHYSLITE_SAMPLES_DIR ? 'PHYSLITE_SAMPLES_DIR' : 'the read-only ../shared/data beside the checkout'}) nor in the download cache ${CACHE_DIR}, and ${whys}. ` +
+      `Copy ${names.length === 1 ? 'it' : 'them'} into either folder (the sha256 is checked), or run \`npm run fetch-samples\` on a machine that reaches raw.githubusercontent.com; ../shared/data/SOURCES.md describes every sample.`,
+    '',
+  ];
+  for (const e of errors) lines.push(`  ${e.sample.name}`, `    sha256 ${e.sample.sha256}`, `    from   ${e.sample.url}`);
+  return lines.join('\n') + '\n';
+}
 
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 
@@ -110,10 +144,11 @@ async function locate(s: Sample): Promise<string> {
     if (sha256(await readFile(cached)) === s.sha256) return cached;
     await rm(cached, { force: true }); // a stale or damaged download: fetch again
   }
-  return download(s, cached, shared);
+  if (OFFLINE) throw new SampleMissingError(s, 'PHYSLITE_OFFLINE is set, so nothing was downloaded');
+  return download(s, cached);
 }
 
-async function download(s: Sample, file: string, shared: string): Promise<string> {
+async function download(s: Sample, file: string): Promise<string> {
   let bytes: Uint8Array;
   try {
     const res = await fetch(s.url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
@@ -121,7 +156,7 @@ async function download(s: Sample, file: string, shared: string): Promise<string
     bytes = new Uint8Array(await res.arrayBuffer());
   } catch (e) {
     const why = e instanceof Error ? (e.cause instanceof Error ? `${e.message} (${e.cause.message})` : e.message) : String(e);
-    throw new Error(`sample ${s.name} is neither in ${shared} nor in ${file}, and downloading it from ${s.url} failed: ${why}`);
+    throw new SampleMissingError(s, `the download failed (${why})`);
   }
   await mkdir(CACHE_DIR, { recursive: true });
   const part = `${file}.${process.pid}.part`;

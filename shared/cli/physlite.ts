@@ -1,157 +1,120 @@
-// The `physlite` command line: look into ROOT files and dump branches.
+// The `physlite` command line: a dispatcher over the subcommands. Each
+// command module exports a CommandSpec (name, one-line summary, help, run);
+// adding a command is one line in COMMANDS.
 //
-//   physlite inspect FILE_OR_URL [--tree NAME]
-//   physlite dump FILE_OR_URL --tree NAME --branch NAME [--start N] [--stop M]
-//   physlite run FILE_OR_URL_OR_DIR… [--profile r21|r22] [--json] [--max-events N]
-//   physlite job --local DATASET… [--chaos] [--json]
-//   physlite plot RESULT.json --out DIR
+//   physlite COMMAND [ARGS…]     physlite COMMAND --help     physlite help COMMAND
+//   physlite --help              physlite --version
 
-import { openRootFile, RootError, elementToPlain, contentLength, type TreeReader, type PlainValue } from '../root/index';
+import { RootError } from '../root/index';
 import { scrubMessage } from '../root/source/util';
-import { InputError, parseCommandLine, UsageError } from './usage';
-import { RUN_USAGE, runCommand } from './run';
-import { PLOT_USAGE, plotCommand } from './plot';
-import { JOB_USAGE, jobCommand } from './job';
-import { SYNTH_USAGE, synthCommand } from './synth';
 import { MergeError } from '../analysis/result';
+import packageJson from '../../package.json';
+import { asksForHelp, InputError, nearestNames, UsageError, type CommandSpec } from './usage';
+import { INSPECT } from './inspect';
+import { DUMP } from './dump';
+import { RUN } from './run';
+import { JOB } from './job';
+import { PLOT } from './plot';
+import { SYNTH_USAGE, synthCommand } from './synth';
 
 export { UsageError };
 
-const USAGE = `physlite — read ATLAS DAOD_PHYSLITE (and other ROOT) files
+const SYNTH: CommandSpec = {
+  name: 'synth',
+  summary: 'write a production-shaped PHYSLITE file resampled from a sample',
+  help: `Usage:\n${SYNTH_USAGE}`,
+  run: (args, out) => synthCommand(args, out),
+};
 
-Usage:
-  physlite inspect FILE_OR_URL [--tree NAME]
-      Trees and their branches: type, entries, compressed and uncompressed bytes.
-  physlite dump FILE_OR_URL --tree NAME --branch NAME [--start N] [--stop M]
-      The branch's values as one JSON array, one element per entry.
-${RUN_USAGE}${JOB_USAGE}${PLOT_USAGE}${SYNTH_USAGE}
+export const COMMANDS: readonly CommandSpec[] = [INSPECT, DUMP, RUN, JOB, PLOT, SYNTH];
+
+export const VERSION: string = packageJson.version;
+
+/** The overview: every command in one line, and how to get a command's own help. */
+export function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `physlite ${VERSION} — read ATLAS DAOD_PHYSLITE (and other ROOT) files
+
+Usage: physlite COMMAND [ARGS…]
+
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+physlite COMMAND --help (or physlite help COMMAND) shows a command's options.
 FILE_OR_URL is a local path, file://, http(s):// (byte-range requests) or gs://bucket/object.
 `;
+}
 
-export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+function findCommand(name: string): CommandSpec {
+  const spec = COMMANDS.find((c) => c.name === name);
+  if (spec) return spec;
+  const near = nearestNames(name, COMMANDS.map((c) => c.name), 1);
+  throw new UsageError(`unknown command "${name}"${near.length ? ` (did you mean ${near[0]}?)` : ''}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+}
+
+export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
-    out.write(USAGE);
-    return command ? 0 : 2;
+  if (!command) {
+    err.write(overview());
+    return 2;
   }
-  switch (command) {
-    case 'inspect':
-      return inspect(rest, out);
-    case 'dump':
-      return dump(rest, out);
-    case 'run':
-      return runCommand(rest, out);
-    case 'plot':
-      return plotCommand(rest, out);
-    case 'job':
-      return jobCommand(rest, out);
-    case 'synth':
-      return synthCommand(rest, out);
-    default:
-      throw new UsageError(`unknown command "${command}"`);
+  if (command === '--help' || command === '-h') {
+    out.write(overview());
+    return 0;
   }
-}
-
-function intOption(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got "${value}"`);
-  return n;
-}
-
-async function inspect(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parseCommandLine(args, { tree: { type: 'string' } });
-  if (positionals.length !== 1) throw new UsageError('inspect takes one FILE_OR_URL');
-  const file = await openRootFile(positionals[0]!);
+  if (command === '--version' || command === '-V' || command === 'version') {
+    out.write(`physlite ${VERSION}\n`);
+    return 0;
+  }
+  if (command === 'help') {
+    if (rest.length === 0) out.write(overview());
+    else out.write(findCommand(rest[0]!).help);
+    return 0;
+  }
+  const spec = findCommand(command);
+  if (asksForHelp(rest)) {
+    out.write(spec.help);
+    return 0;
+  }
   try {
-    const trees = values.tree ? [values.tree] : await file.trees();
-    if (trees.length === 0) out.write(`${file.name}: no TTree in this file\n`);
-    for (const name of trees) {
-      const tree = await file.tree(name);
-      await showTree(tree, out);
-    }
-  } finally {
-    await file.close();
+    return await spec.run(rest, out);
+  } catch (e) {
+    if (e instanceof UsageError) e.command ??= spec.name;
+    throw e;
   }
-  return 0;
 }
 
-function human(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
+/** The message of a usage error: one line, then where the help is. */
+export function usageMessage(e: UsageError): string {
+  if (!e.command) return `physlite: ${e.message}\nsee physlite --help\n`;
+  const message = e.message.startsWith(`${e.command} `) ? e.message.slice(e.command.length + 1) : e.message; // "dump needs --branch" → "needs --branch"
+  return `physlite ${e.command}: ${message}\nsee physlite ${e.command} --help\n`;
+}
+
+/**
+ * Output into a closed pipe (`physlite inspect FILE | head -1`) ends the
+ * command quietly: the reader has what it wanted. Without a listener Node
+ * would throw EPIPE with a stack trace.
+ */
+let pipeHandled = false;
+export function quietOnClosedPipe(): void {
+  if (pipeHandled) return;
+  pipeHandled = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
   }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
 }
 
-async function showTree(reader: TreeReader, out: NodeJS.WritableStream): Promise<void> {
-  const tree = reader.tree;
-  const rows: string[][] = [];
-  let comp = 0;
-  let uncomp = 0;
-  for (const b of tree.allBranches()) {
-    const depth = b.path.split('/').length - 1;
-    rows.push(['  '.repeat(depth) + b.name, await reader.typeName(b), String(b.entries), human(b.compressedBytes), human(b.totBytes)]);
-    comp += b.compressedBytes;
-    uncomp += b.totBytes;
-  }
-  const clusters = tree.clusters().length;
-  out.write(`${tree.file.name} : TTree ${tree.name} "${tree.title}" — ${tree.entries} entries, ${rows.length} branches, ${clusters} cluster${clusters === 1 ? '' : 's'}, ${human(comp)} compressed / ${human(uncomp)} uncompressed\n`);
-  const header = ['name', 'type', 'entries', 'compressed', 'uncompressed'];
-  const widths = header.map((h, i) => Math.min(i === 0 ? 70 : i === 1 ? 60 : 14, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
-  const line = (r: string[]) => r.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ').trimEnd() + '\n';
-  out.write(line(header));
-  out.write(widths.map((w) => '-'.repeat(w)).join('-+-') + '\n');
-  for (const r of rows) out.write(line(r));
-}
-
-/** JSON with NaN/±Infinity as null (JSON has no such numbers). */
-function jsonValue(v: PlainValue): string {
-  return JSON.stringify(v);
-}
-
-async function dump(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parseCommandLine(args, { tree: { type: 'string' }, branch: { type: 'string' }, start: { type: 'string' }, stop: { type: 'string' } });
-  if (positionals.length !== 1) throw new UsageError('dump takes one FILE_OR_URL');
-  if (!values.tree) throw new UsageError('dump needs --tree NAME');
-  if (!values.branch) throw new UsageError('dump needs --branch NAME');
-  const start = intOption(values.start, 'start');
-  const stop = intOption(values.stop, 'stop');
-  const file = await openRootFile(positionals[0]!);
-  try {
-    const tree = await file.tree(values.tree);
-    const first = start ?? 0;
-    const last = Math.max(first, Math.min(stop ?? tree.tree.entries, tree.tree.entries));
-    // an empty read first: a missing branch or an undecodable type fails before any output
-    await tree.read([values.branch], { entryStart: first, entryStop: first });
-    out.write('[');
-    let written = 0;
-    // cluster by cluster, so a dump of a large file streams in bounded memory
-    for await (const chunk of tree.iterate([values.branch], { entryStart: first, entryStop: last })) {
-      const column = chunk.columns.get(values.branch)!;
-      const n = contentLength(column);
-      const lines: string[] = [];
-      for (let i = 0; i < n; i++) lines.push((written++ ? ',\n' : '\n') + jsonValue(elementToPlain(column, i)));
-      out.write(lines.join(''));
-    }
-    out.write(written ? '\n]\n' : ']\n');
-  } finally {
-    await file.close();
-  }
-  return 0;
-}
-
-/** Entry point: prints errors as one line with their code, never a stack for bad input. */
-export async function run(argv: string[]): Promise<void> {
+/** Entry point: prints errors as one line with their code, never a stack for bad input; returns (and sets) the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
   try {
     process.exitCode = await main(argv);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`physlite: ${scrubMessage(e.message)}\n\n${USAGE}`);
+      process.stderr.write(scrubMessage(usageMessage(e)));
       process.exitCode = 2;
     } else if (e instanceof RootError || e instanceof MergeError || e instanceof InputError) {
       process.stderr.write(`physlite: ${scrubMessage(e.message)}\n`);
@@ -161,4 +124,5 @@ export async function run(argv: string[]): Promise<void> {
       process.exitCode = 70;
     }
   }
+  return Number(process.exitCode);
 }

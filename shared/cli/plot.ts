@@ -4,16 +4,24 @@
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError, parseCommandLine, UsageError } from './usage';
+import { InputError, parseCommandLine, UsageError, type CommandSpec } from './usage';
 import { cutflowSvg, resultPlots, summaryHtml } from '../plot/svg';
 import { validateResult, ResultFormatError } from '../analysis/validate';
 import type { AnalysisResult } from '../analysis/result';
 
-export const PLOT_USAGE = `  physlite plot RESULT.json --out DIR [--log]
-      An analysis result (from run --json or job --json) as plots: one
-      DIR/<histogram>.svg each, DIR/cutflow.svg and DIR/index.html with all of
-      them; --log for logarithmic y axes.
-`;
+export const PLOT: CommandSpec = {
+  name: 'plot',
+  summary: 'SVG plots of a run --json or job --json result',
+  help: `Usage: physlite plot RESULT.json --out DIR [--log]
+
+An analysis result (from physlite run --json or job --json) as plots: one
+DIR/<histogram>.svg each, DIR/cutflow.svg and DIR/index.html showing them all.
+
+  --out DIR, -o DIR  where the files go (created if missing)
+  --log              logarithmic y axes
+`,
+  run: (args, out) => plotCommand(args, out),
+};
 
 /** Reads and checks an AnalysisResult JSON file; InputError naming the file and what is wrong. */
 export async function readResultFile(file: string): Promise<AnalysisResult> {
@@ -52,7 +60,7 @@ function fileStem(name: string, taken: Set<string>): string {
 export async function plotCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseCommandLine(args, { out: { type: 'string', short: 'o' }, log: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
-    out.write(`Usage:\n${PLOT_USAGE}`);
+    out.write(PLOT.help);
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`plot takes one RESULT.json${positionals.length ? `, got ${positionals.length} arguments` : ''}`);

@@ -10,15 +10,27 @@ import { referenceAnalysis, PROFILE_NAMES, type Profile } from '../analysis/refe
 import { analyseFile } from '../analysis/runner';
 import { mergeInto, type AnalysisResult } from '../analysis/result';
 import { ProgressLine } from './progress-line';
-import { parseCommandLine, UsageError } from './usage';
+import { classifyForRun } from './file-contents';
+import { InputError, parseCommandLine, UsageError, type CommandSpec } from './usage';
 
-export const RUN_USAGE = `  physlite run FILE_OR_URL_OR_DIR… [--profile r21|r22] [--json] [--max-events N] [--keep-going]
-      The reference analysis (object selection and overlap removal): counts of
-      electrons, muons and jets passing baseline / passOR / signal, histograms
-      and a cut-flow. Directories are searched for *.root files. With --json,
-      one JSON object (the input of "physlite plot"). A progress bar is shown
-      on a terminal. --keep-going records a failing file and goes on.
-`;
+export const RUN: CommandSpec = {
+  name: 'run',
+  summary: 'the reference analysis over PHYSLITE files and directories',
+  help: `Usage: physlite run FILE_OR_URL_OR_DIR… [--profile r21|r22] [--json] [--max-events N] [--keep-going]
+
+The reference analysis (object selection and overlap removal): counts of
+electrons, muons and jets passing baseline / passOR / signal, histograms and a
+cut-flow. Directories are searched for *.root files; those that are not
+PHYSLITE (not ROOT, no CollectionTree, RNTuple only) are skipped and listed on
+stderr. A file named on the command line is always analysed.
+
+  --profile r21|r22  the analysis profile (default: chosen per file)
+  --json             one JSON object on stdout (the input of physlite plot)
+  --max-events N     stop after N events in all
+  --keep-going       record a failing file and go on (exit code 1 at the end)
+`,
+  run: (args, out) => runCommand(args, out),
+};
 
 /** Local directories become the .root files under them (sorted); everything else is passed as is. */
 export async function expandInputs(inputs: string[]): Promise<string[]> {
@@ -48,6 +60,44 @@ async function rootFilesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
+interface Skipped {
+  file: string;
+  reason: string;
+}
+
+/**
+ * The files a run reads: a file or URL named on the command line as it is
+ * (it fails if it is not PHYSLITE), a directory's .root files only when they
+ * are PHYSLITE files; the others are returned as skipped, with the reason.
+ * With nothing left to analyse, an InputError lists what was skipped.
+ */
+export async function selectRunInputs(inputs: string[]): Promise<{ files: string[]; skipped: Skipped[] }> {
+  const files: string[] = [];
+  const skipped: Skipped[] = [];
+  for (const input of inputs) {
+    const found = await expandInputs([input]);
+    const isDirectory = !/^[a-z][a-z0-9+.-]*:\/\//i.test(input) && (await stat(input).catch(() => null))?.isDirectory();
+    if (!isDirectory) {
+      files.push(...found);
+      continue;
+    }
+    for (const file of found) {
+      const kind = await classifyForRun(file);
+      if (kind.physlite) files.push(file);
+      else skipped.push({ file, reason: kind.reason });
+    }
+  }
+  if (files.length === 0) throw new InputError(`no PHYSLITE file to analyse: skipped ${skipped.map((s) => `${s.file} (${s.reason})`).join(', ')}`);
+  return { files, skipped };
+}
+
+/** The skipped files on stderr, one line each, before the run starts. */
+function reportSkipped(skipped: Skipped[], err: NodeJS.WritableStream): void {
+  if (skipped.length === 0) return;
+  err.write(`skipped ${skipped.length} file${skipped.length === 1 ? '' : 's'} that ${skipped.length === 1 ? 'is' : 'are'} not PHYSLITE:\n`);
+  for (const s of skipped) err.write(`  ${s.file}: ${s.reason}\n`);
+}
+
 interface Failure {
   file: string;
   code: string;
@@ -65,7 +115,8 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream, err
     if (!Number.isInteger(maxEvents) || maxEvents < 0) throw new UsageError(`--max-events must be a non-negative integer, got "${values['max-events']}"`);
   }
 
-  const files = await expandInputs(positionals);
+  const { files, skipped } = await selectRunInputs(positionals);
+  reportSkipped(skipped, err);
   const analysis = referenceAnalysis({ profile: profile as Profile | undefined });
   const total = analysis.empty();
   const failures: Failure[] = [];
