@@ -61,6 +61,8 @@ async function inspect(args: string[], out: NodeJS.WritableStream): Promise<numb
   const file = await openRootFile(positionals[0]!);
   try {
     const trees = values.tree ? [values.tree] : await file.trees();
+    const rntuples = values.tree ? [] : await file.rntuples();
+    for (const r of rntuples) out.write(`${file.name} : RNTuple ${r.path} (${r.className}) — RNTuple reading is not supported yet\n`);
     if (trees.length === 0) out.write(`${file.name}: no TTree in this file\n`);
     for (const name of trees) {
       const tree = await file.tree(name);
