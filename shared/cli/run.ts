@@ -1,7 +1,7 @@
 // `physlite run`: the reference analysis over local files, directories,
 // https:// and gs:// objects, one file after another, chunk by chunk.
 
-import { readdir, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { RootError } from '../root/index';
 import { referenceAnalysis, PROFILE_NAMES, type Profile } from '../analysis/reference/index';
@@ -9,6 +9,10 @@ import { analyseFile } from '../analysis/runner';
 import { mergeInto, type AnalysisResult } from '../analysis/result';
 import { ProgressLine } from './progress-line';
 import { parseCommandLine, UsageError } from './usage';
+import { LocalObjectStore } from '../pipeline/local/object-store';
+
+/** Most files one directory argument may expand to. */
+const MAX_DIRECTORY_FILES = 1_000_000;
 
 export const RUN_USAGE = `  physlite run FILE_OR_URL_OR_DIR… [--profile r21|r22] [--json] [--max-events N] [--keep-going]
       The reference analysis (object selection and overlap removal): counts of
@@ -33,17 +37,28 @@ export async function expandInputs(inputs: string[]): Promise<string[]> {
       out.push(...found);
     } else out.push(input); // a missing file fails when opened, with its name
   }
-  return out;
+  // a file named twice, or reached again through a symbolic link, is analysed once
+  const seen = new Set<string>();
+  const unique: string[] = [];
+  for (const f of out) {
+    const local = !/^[a-z][a-z0-9+.-]*:\/\//i.test(f);
+    const id = local ? await realpath(f).catch(() => path.resolve(f)) : f;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    unique.push(f);
+  }
+  return unique;
 }
 
+/**
+ * The ROOT files under a directory, by the same walk as `job --local`: each
+ * file once however many links lead to it, each real directory once, the walk
+ * bounded, and a FIFO or other non-regular file with a ROOT name refused by name.
+ */
 async function rootFilesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await rootFilesUnder(p)));
-    else if (/\.root(\.\d+)?$/.test(entry.name)) out.push(p);
-  }
-  return out;
+  const found = await new LocalObjectStore().list(dir, MAX_DIRECTORY_FILES + 1);
+  if (found.length > MAX_DIRECTORY_FILES) throw new RootError('LIMIT', `directory holds more than ${MAX_DIRECTORY_FILES} ROOT files`, { file: dir });
+  return found.map((o) => o.url);
 }
 
 interface Failure {

@@ -112,7 +112,18 @@ export async function expandDataset(entries: readonly string[], objects: ObjectS
     }
   }
   const statted = await mapLimit(explicit, config.statConcurrency, (e) => describe(e.from, () => objects.stat(e.url)));
-  return { objects: [...listed, ...statted], duplicates };
+  // one file reached by several paths (symbolic links) is one file
+  const files = new Set<string>();
+  const unique: ObjectInfo[] = [];
+  for (const o of [...listed, ...statted]) {
+    const id = o.identity ?? o.url;
+    if (files.has(id)) duplicates++;
+    else {
+      files.add(id);
+      unique.push(o);
+    }
+  }
+  return { objects: unique, duplicates };
 }
 
 /** One shard per `shardBytes` of each file (at least one per file; one when the size is unknown). */
