@@ -187,7 +187,9 @@ async function describe<T>(entry: string, fn: () => Promise<T>): Promise<T> {
   } catch (e) {
     if (e instanceof RequestError) throw e;
     if (e instanceof RootError) {
-      const why = e.detail;
+      // a listing's error may be about one file under the entry: name it
+      const file = e.context.file;
+      const why = file && file !== entry && !e.detail.includes(file) ? `${file}: ${e.detail}` : e.detail;
       switch (e.code) {
         case 'SOURCE_NOT_FOUND':
           throw new RequestError(400, `dataset entry ${entry} was not found: ${why}`, 'dataset');
