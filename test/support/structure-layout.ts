@@ -62,6 +62,8 @@ export interface Relaid {
   /** File offset of the uncompressed TTree payload (just after its key header). */
   treePayload: number;
   treeKeylen: number;
+  /** Where the uncompressed copies start: bytes before it are the original file's. */
+  appendedAt: number;
 }
 
 /**
@@ -128,7 +130,7 @@ export async function uncompressMetadata(original: Uint8Array, treeName: string)
     v.setUint32(37, infoAt);
     v.setInt32(41, streamers.keylen + streamers.data.length);
   }
-  return { bytes: out, treePayload: treeAt + tree.keylen, treeKeylen: tree.keylen };
+  return { bytes: out, treePayload: treeAt + tree.keylen, treeKeylen: tree.keylen, appendedAt: original.length };
 }
 
 // ---------------------------------------------------------------------------
