@@ -202,11 +202,8 @@ export class PhysliteFile {
     const handle = await openRootFile(input, options);
     try {
       const tree = await handle.tree(TREE);
-      const schema = PhysliteSchema.fromBranches(
-        (function* () {
-          for (const b of tree.tree.allBranches()) yield { name: b.name, parent: b.parent?.name };
-        })(),
-      );
+      // names only: parses just the branch records that have sub-branches, not all ~1,500
+      const schema = PhysliteSchema.fromBranches(tree.tree.branchNames());
       return new PhysliteFile(handle, tree, schema, await readCollectionKeys(handle));
     } catch (e) {
       await handle.close().catch(() => undefined);
