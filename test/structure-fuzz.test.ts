@@ -22,7 +22,7 @@ import { prng } from './support/prng';
 import { readField, recordFields, uncompressMetadata, type Field } from './support/structure-layout';
 import type { FuzzCase, FuzzSample, Outcome } from './support/structure-fuzz-worker';
 
-const CASES = Number(process.env.STRUCTURE_FUZZ_CASES ?? 300);
+const CASES = Number(process.env.STRUCTURE_FUZZ_CASES ?? 1200);
 const SEED = Number(process.env.STRUCTURE_FUZZ_SEED ?? 20261202);
 /** Time one case may take before it counts as a hang. */
 const STALL_MS = 5_000;
