@@ -36,6 +36,8 @@ const M = 'AnalysisMuonsAuxDyn.';
 const SAMPLES = [
   { name: 'uproot-HZZ-zlib.root', tree: 'events', branches: ['Jet_Px', 'NJet', 'MET_px', 'Muon_Charge'], analysis: false },
   { name: 'uproot-small-evnt-tree-fullsplit.root', tree: 'tree', branches: ['StdStr', 'SliceI16', 'StlVecStr', 'P3', 'ArrayF64[10]'], analysis: false },
+  // member-wise collections and std::string branches, decoded from streamer infos
+  { name: 'uproot-physlite-rntuple_v1-0-0-0.root', tree: 'MetaData', branches: ['StreamDAOD_PHYSLITE', '_Generation_Parameters', 'FileMetaDataAuxDyn.amiTag'], analysis: false },
   { name: 'PHYSLITE_example.root', tree: 'CollectionTree', branches: [`${E}pt`, `${M}inDetTrackParticleLink`, 'EventInfoAuxDyn.eventNumber'], analysis: true },
 ];
 

@@ -129,7 +129,11 @@ export class FixedPrimitiveDecoder implements BasketDecoder {
         if (b.offsets[i + 1]! - b.offsets[i]! !== expected) throw corrupt(`entry ${i} has ${b.offsets[i + 1]! - b.offsets[i]!} bytes, expected ${expected} for ${this.description}`);
       }
     }
-    if (n * size > b.data.length) throw corrupt(`basket holds ${b.data.length} bytes, too few for ${b.entries} entries of ${this.description}`);
+    // without an offset table the entries fill the basket exactly: bytes left over mean the type does not match
+    const used = (b.offsets ? b.offsets[0]! : 0) + n * size;
+    if (b.offsets ? used > b.data.length : used !== b.data.length) {
+      throw corrupt(`basket holds ${b.data.length} bytes, ${b.entries} entries of ${this.description} take ${n * size}`);
+    }
     const values = allocate(this.dtype, n);
     readBulk(this.dtype, viewOf(b.data), b.offsets ? b.offsets[0]! : 0, n, values, 0, this.double32);
     const numeric: Content = { kind: 'numeric', dtype: this.dtype, values };
@@ -579,6 +583,7 @@ export class GenericDecoder implements BasketDecoder {
       input.end = b.data.length;
       let pos = 0;
       for (let i = 0; i < b.entries; i++) pos = compiled.read(input, pos);
+      if (pos !== b.data.length) throw corrupt(`${b.entries} entries decoded as ${this.description} use ${pos} of the basket's ${b.data.length} bytes`);
       return compiled.builder.build();
     }
     for (let i = 0; i < b.entries; i++) {
