@@ -4,11 +4,13 @@
 //                       info list are stored uncompressed (a key whose payload
 //                       is objlen bytes, as ROOT writes small objects), so the
 //                       metadata's fields sit at fixed file offsets;
-//   recordFields        an instrumented parse: every integer the decoder reads
-//                       from the file's own bytes (key lists, key headers, the
-//                       TTree, TBranch, TLeaf records, basket key headers, the
-//                       streamer infos) with its file offset, width and the
-//                       function that read it;
+//   recordFields        an instrumented parse: every integer a Cursor reads
+//                       from the file's own bytes (file header, directory
+//                       records, key lists and key headers, the TTree, TBranch,
+//                       TLeaf records, the streamer infos) with its file
+//                       offset, width and the function that read it (basket
+//                       keys are parsed with a DataView: the fuzz test lists
+//                       their fields itself);
 //   patch               writes a big-endian integer of a field's width.
 //
 // The copies are appended at the end of the file and the directory entry and
