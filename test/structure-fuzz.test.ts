@@ -3,7 +3,8 @@
 // but hostile metadata is rarely reached. Here each sample is re-laid with its
 // TTree and streamer infos stored uncompressed, an instrumented parse records
 // where every count, length, seek, version and cluster field sits (key lists,
-// key headers, TTree, TBranch, TLeaf, basket keys, streamer infos), and each
+// key headers, TTree, TBranch, TLeaf, basket keys, the entry offset tables of
+// baskets stored uncompressed, streamer infos), and each
 // case sets one of them to a hostile value (0, ±1, off by one, 2^31−1, 2^52,
 // a byte-count flag, …) or swaps two. Every case must end with the pristine
 // file's values, a RootError naming the file, or (a field that changes the
@@ -35,6 +36,8 @@ const M = 'AnalysisMuonsAuxDyn.';
 
 const SAMPLES = [
   { name: 'uproot-HZZ-zlib.root', tree: 'events', branches: ['Jet_Px', 'NJet', 'MET_px', 'Muon_Charge'], analysis: false },
+  // baskets stored uncompressed: their entry offset tables are fuzzed too
+  { name: 'uproot-HZZ-uncompressed.root', tree: 'events', branches: ['Jet_Px', 'Muon_Py', 'NMuon'], analysis: false },
   { name: 'uproot-small-evnt-tree-fullsplit.root', tree: 'tree', branches: ['StdStr', 'SliceI16', 'StlVecStr', 'P3', 'ArrayF64[10]'], analysis: false },
   // member-wise collections and std::string branches, decoded from streamer infos
   { name: 'uproot-physlite-rntuple_v1-0-0-0.root', tree: 'MetaData', branches: ['StreamDAOD_PHYSLITE', '_Generation_Parameters', 'FileMetaDataAuxDyn.amiTag'], analysis: false },
@@ -42,7 +45,7 @@ const SAMPLES = [
 ];
 
 /** Readers of the fields that size and place everything else: file header, directories, keys, the TTree, basket keys and tables. */
-const PRIORITY = /^(parseHeader|parseDirectoryRecord|readKeyHeader|parseKeyList|parseTree|basicPointer|basketKey)/;
+const PRIORITY = /^(parseHeader|parseDirectoryRecord|readKeyHeader|parseKeyList|parseTree|basicPointer|basketKey|basketOffsets)/;
 
 /** Hostile values for a field of this width holding `v`. */
 function hostileValues(width: number, v: number): bigint[] {
@@ -75,6 +78,16 @@ function basketFields(bytes: Uint8Array, seeks: number[]): Field[] {
       { offset: seek + keylen - 5, width: 4, reader: 'basketKey.fLast' },
       { offset: seek + keylen - 1, width: 1, reader: 'basketKey.flag' },
     );
+    // a basket stored uncompressed: its entry offset table (count, then offsets) is in the file as is
+    const nbytes = v.getInt32(seek);
+    const objlen = v.getInt32(seek + 6);
+    const last = v.getInt32(seek + keylen - 5);
+    if (nbytes - keylen === objlen && last > keylen && last - keylen < objlen) {
+      const table = seek + last;
+      out.push({ offset: table, width: 4, reader: 'basketOffsets.count' });
+      const n = Math.min(v.getInt32(table), 4);
+      for (let i = 0; i < n; i++) out.push({ offset: table + 4 + 4 * i, width: 4, reader: 'basketOffsets.entry' });
+    }
   }
   return out;
 }
@@ -106,7 +119,9 @@ test(`structure fuzz: the TTree's counts and ${CASES} random hostile metadata fi
     // the TTree and streamer records are uncompressed now: their fields are in the list
     for (const reader of ['readTBranch', 'readLeaf', 'readStreamerInfo']) assert.ok(labelled.some((f) => f.reader === reader), `${s.name}: fields read by ${reader} recorded`);
     samples.push({ ...s, bytes: relaid.bytes });
-    fieldsOf.push([...labelled.filter((f) => named.has(f.offset)), ...basketFields(relaid.bytes, seeks.slice(0, 40))]);
+    const baskets = basketFields(relaid.bytes, seeks.slice(0, 40));
+    if (s.name.includes('uncompressed')) assert.ok(baskets.some((f) => f.reader === 'basketOffsets.entry'), 'entry offset tables found in the uncompressed baskets');
+    fieldsOf.push([...labelled.filter((f) => named.has(f.offset)), ...baskets]);
   }
 
   // the cases, fixed by the seed
