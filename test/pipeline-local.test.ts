@@ -7,7 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -29,14 +29,24 @@ let dir: string;
 let expected: AnalysisResult;
 let perFile: Record<string, AnalysisResult>;
 
+let base: string;
+
 before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'physlite-pipeline-'));
+  // distinct files for the dataset: hard links of one copy of each sample
+  // (symbolic links to one file are one file, which a listing counts once)
+  base = await mkdtemp(path.join(tmpdir(), 'physlite-pipeline-'));
+  dir = path.join(base, 'dataset');
+  await mkdir(dir);
   const r21 = await samplePath(R21);
   const r22 = await samplePath(R22);
+  const r21Copy = path.join(base, 'r21.root.src');
+  const r22Copy = path.join(base, 'r22.root.src');
+  await copyFile(r21, r21Copy);
+  await copyFile(r22, r22Copy);
   for (let i = 0; i < COPIES; i++) {
     const n = String(i).padStart(3, '0');
-    await symlink(r21, path.join(dir, `r21_${n}.pool.root.1`));
-    await symlink(r22, path.join(dir, `r22_${n}.root`));
+    await link(r21Copy, path.join(dir, `r21_${n}.pool.root.1`));
+    await link(r22Copy, path.join(dir, `r22_${n}.root`));
   }
   await writeFile(path.join(dir, 'README.txt'), 'not a ROOT file: a prefix listing skips it');
   perFile = {
@@ -47,7 +57,7 @@ before(async () => {
 });
 
 after(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await rm(base, { recursive: true, force: true });
 });
 
 function assertExact(status: JobStatus, shards: number): void {

@@ -58,6 +58,7 @@ export const SAMPLES: readonly Sample[] = [
   { name: 'uproot-HZZ-uncompressed.root', url: `${HZZ}/uproot-HZZ-uncompressed.root`, sha256: '789930081ff7f6f9eb70432c5b9b256d80d366b23ba0d807d3e01bbe10405e52', description: 'the same, no compression', tree: 'events', entries: 2421 },
   { name: 'uproot-vectorVectorDouble.root', url: `${HZZ}/uproot-vectorVectorDouble.root`, sha256: '517b55b93bcc6e2eb0cc1e311c702dbf398a17319f0b8d7b43f5675ada8d4e67', description: 'TTree t with a vector<vector<double>> branch', tree: 't', entries: 5 },
   { name: 'uproot-small-evnt-tree-fullsplit.root', url: `${HZZ}/uproot-small-evnt-tree-fullsplit.root`, sha256: 'e5032b776cafd9e048d8b88bfdb00d7e7eff785b0fe120d628aec3b30e4c7b1a', description: 'fully split class with many member types (TTree tree)', tree: 'tree', entries: 100 },
+  { name: 'uproot-physlite-rntuple_v1-0-0-0.root', url: `${HZZ}/uproot-physlite-rntuple_v1-0-0-0.root`, sha256: '320483c251a168dc4e8b97982836d2e44d374a6498fffdaa483a47206be85d23', description: 'PHYSLITE written as RNTuple EventData (not decoded), with metadata TTrees (MetaData: member-wise collections, std::string branches)', tree: 'MetaData', entries: 1 },
 ];
 
 /** The repository root (two levels above this file), whatever the working directory. */

@@ -2,7 +2,7 @@
 // with type, entries, compressed and uncompressed bytes.
 
 import { openRootFile, type TreeReader } from '../root/index';
-import { checkTreeName, rntupleNames } from './file-contents';
+import { checkTreeName } from './file-contents';
 import { parseCommandLine, UsageError, type CommandSpec } from './usage';
 
 export const INSPECT: CommandSpec = {
@@ -24,10 +24,9 @@ export async function inspectCommand(args: string[], out: NodeJS.WritableStream)
   try {
     if (values.tree) await checkTreeName(file, values.tree);
     const trees = values.tree ? [values.tree] : await file.trees();
-    if (trees.length === 0) {
-      const rntuples = rntupleNames(file);
-      out.write(`${file.name}: no TTree in this file${rntuples.length ? ` (it holds RNTuple ${rntuples.join(', ')}, which inspect does not read)` : ''}\n`);
-    }
+    const rntuples = values.tree ? [] : await file.rntuples();
+    for (const r of rntuples) out.write(`${file.name} : RNTuple ${r.path} (${r.className}) — RNTuple reading is not supported yet\n`);
+    if (trees.length === 0) out.write(`${file.name}: no TTree in this file\n`);
     for (const name of trees) await showTree(await file.tree(name), out);
   } finally {
     await file.close();

@@ -1,7 +1,7 @@
 // `physlite run`: the reference analysis over local files, directories,
 // https:// and gs:// objects, one file after another, chunk by chunk.
 
-import { readdir, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { RootError } from '../root/index';
 import { displayName } from '../root/source/url-policy';
@@ -12,6 +12,10 @@ import { mergeInto, type AnalysisResult } from '../analysis/result';
 import { ProgressLine } from './progress-line';
 import { classifyForRun } from './file-contents';
 import { InputError, parseCommandLine, UsageError, type CommandSpec } from './usage';
+import { LocalObjectStore } from '../pipeline/local/object-store';
+
+/** Most files one directory argument may expand to. */
+const MAX_DIRECTORY_FILES = 1_000_000;
 
 export const RUN: CommandSpec = {
   name: 'run',
@@ -47,17 +51,32 @@ export async function expandInputs(inputs: string[]): Promise<string[]> {
       out.push(...found);
     } else out.push(input); // a missing file fails when opened, with its name
   }
-  return out;
+  return analysedOnce(out);
 }
 
-async function rootFilesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await rootFilesUnder(p)));
-    else if (/\.root(\.\d+)?$/.test(entry.name)) out.push(p);
+/** A file named twice, or reached again through a symbolic link, is analysed once (by its first name). */
+async function analysedOnce(files: string[]): Promise<string[]> {
+  const seen = new Set<string>();
+  const unique: string[] = [];
+  for (const f of files) {
+    const local = !/^[a-z][a-z0-9+.-]*:\/\//i.test(f);
+    const id = local ? await realpath(f).catch(() => path.resolve(f)) : f;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    unique.push(f);
   }
-  return out;
+  return unique;
+}
+
+/**
+ * The ROOT files under a directory, by the same walk as `job --local`: each
+ * file once however many links lead to it, each real directory once, the walk
+ * bounded, and a FIFO or other non-regular file with a ROOT name refused by name.
+ */
+async function rootFilesUnder(dir: string): Promise<string[]> {
+  const found = await new LocalObjectStore().list(dir, MAX_DIRECTORY_FILES + 1);
+  if (found.length > MAX_DIRECTORY_FILES) throw new RootError('LIMIT', `directory holds more than ${MAX_DIRECTORY_FILES} ROOT files`, { file: dir });
+  return found.map((o) => o.url);
 }
 
 interface Skipped {
@@ -72,7 +91,7 @@ interface Skipped {
  * With nothing left to analyse, an InputError lists what was skipped.
  */
 export async function selectRunInputs(inputs: string[]): Promise<{ files: string[]; skipped: Skipped[] }> {
-  const files: string[] = [];
+  let files: string[] = [];
   const skipped: Skipped[] = [];
   for (const input of inputs) {
     const found = await expandInputs([input]);
@@ -87,6 +106,7 @@ export async function selectRunInputs(inputs: string[]): Promise<{ files: string
       else skipped.push({ file, reason: kind.reason });
     }
   }
+  files = await analysedOnce(files);
   if (files.length === 0) throw new InputError(`no PHYSLITE file to analyse: skipped ${skipped.map((s) => `${s.file} (${s.reason})`).join(', ')}`);
   return { files, skipped };
 }

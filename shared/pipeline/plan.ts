@@ -119,7 +119,18 @@ export async function expandDataset(entries: readonly string[], objects: ObjectS
     }
   }
   const statted = await mapLimit(explicit, config.statConcurrency, (e) => describe(e.from, e.secrets, () => objects.stat(e.url)));
-  return { objects: [...listed, ...statted], duplicates };
+  // one file reached by several paths (symbolic links) is one file
+  const files = new Set<string>();
+  const unique: ObjectInfo[] = [];
+  for (const o of [...listed, ...statted]) {
+    const id = o.identity ?? o.url;
+    if (files.has(id)) duplicates++;
+    else {
+      files.add(id);
+      unique.push(o);
+    }
+  }
+  return { objects: unique, duplicates };
 }
 
 /** One shard per `shardBytes` of each file (at least one per file; one when the size is unknown). */
@@ -188,7 +199,10 @@ async function describe<T>(entry: string, secrets: readonly string[], fn: () => 
   } catch (e) {
     if (e instanceof RequestError) throw e;
     if (e instanceof RootError) {
-      const why = scrubMessage(e.detail, secrets);
+      // a listing's error may be about one file under the entry: name it
+      const file = e.context.file;
+      const detail = file && file !== entry && !e.detail.includes(file) ? `${file}: ${e.detail}` : e.detail;
+      const why = scrubMessage(detail, secrets);
       switch (e.code) {
         case 'SOURCE_NOT_FOUND':
           throw new RequestError(400, `dataset entry ${entry} was not found: ${why}`, 'dataset');

@@ -107,6 +107,11 @@ export interface ObjectInfo {
   size?: number;
   /** Cloud Storage generation, so a worker reads exactly the object that was planned. */
   generation?: string;
+  /**
+   * Local files reached through a symbolic link: the file's real path. Two
+   * objects with one identity (or one url) are one file, analysed once.
+   */
+  identity?: string;
 }
 
 export interface ObjectStore {

@@ -268,6 +268,9 @@ export class Cursor {
         }
       }
       if (this.refs.has(tag)) return this.refs.get(tag) as T;
+      // a stream refers only to objects written before the reference, in this record
+      const target = tag - MAP_OFFSET - this.refBase;
+      if (target < 0 || target >= beg - this.refBase) throw this.error('CORRUPT', `object reference ${tag} points outside the record before it`, beg - this.refBase);
       // a reference we did not keep (an object we skipped): treat as absent
       if (objectEnd >= 0) this.pos = objectEnd;
       return undefined;

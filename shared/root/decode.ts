@@ -129,7 +129,11 @@ export class FixedPrimitiveDecoder implements BasketDecoder {
         if (b.offsets[i + 1]! - b.offsets[i]! !== expected) throw corrupt(`entry ${i} has ${b.offsets[i + 1]! - b.offsets[i]!} bytes, expected ${expected} for ${this.description}`);
       }
     }
-    if (n * size > b.data.length) throw corrupt(`basket holds ${b.data.length} bytes, too few for ${b.entries} entries of ${this.description}`);
+    // without an offset table the entries fill the basket exactly: bytes left over mean the type does not match
+    const used = (b.offsets ? b.offsets[0]! : 0) + n * size;
+    if (b.offsets ? used > b.data.length : used !== b.data.length) {
+      throw corrupt(`basket holds ${b.data.length} bytes, ${b.entries} entries of ${this.description} take ${n * size}`);
+    }
     const values = allocate(this.dtype, n);
     readBulk(this.dtype, viewOf(b.data), b.offsets ? b.offsets[0]! : 0, n, values, 0, this.double32);
     const numeric: Content = { kind: 'numeric', dtype: this.dtype, values };
@@ -361,6 +365,20 @@ function readString(input: Input, pos: number, b: StringBuilder): number {
 interface Compiled {
   builder: Builder;
   read: Reader;
+  /**
+   * STL containers and strings: the value without its own header, for a
+   * member written member-wise (n values under one header); `memberwise` is
+   * that header's flag, which makes nested collections member-wise too.
+   */
+  readBody?: (input: Input, pos: number, memberwise: boolean, end: number) => number;
+  /** Records: n objects written member-wise (each member of all n, in turn). */
+  readMany?: (input: Input, pos: number, n: number) => number;
+}
+
+/** Skips the element class version (and checksum, for version 0) that follows a member-wise header. */
+function skipElementVersion(input: Input, pos: number): number {
+  need(input, pos, 2, 'element class version');
+  return pos + (input.view.getUint16(pos) === 0 ? 6 : 2);
 }
 
 /**
@@ -397,6 +415,7 @@ export function compileType(t: TypeNode, header: boolean): Compiled {
           if (end >= 0 && pos !== end) throw corrupt(`string ends at ${pos}, its byte count says ${end}`);
           return pos;
         },
+        readBody: (input, pos) => readString(input, pos, b),
       };
     }
     case 'array': {
@@ -417,74 +436,69 @@ export function compileType(t: TypeNode, header: boolean): Compiled {
         const b = new ListBuilder(child);
         const size = storedSize(item);
         const d32 = !!item.double32;
+        const body = (input: Input, pos: number): number => {
+          need(input, pos, 4, 'vector size');
+          const n = input.view.getInt32(pos);
+          pos += 4;
+          need(input, pos, n * size, `vector of ${n}`);
+          child.reserve(n);
+          readBulk(item.dtype, input.view, pos, n, child.values, child.n, d32);
+          child.n += n;
+          pos += n * size;
+          b.offsets.push(child.n);
+          return pos;
+        };
         return {
           builder: b,
           read: (input, pos) => {
             let end = -1;
             if (header) [pos, end] = readHeader(input, pos, 'vector');
-            need(input, pos, 4, 'vector size');
-            const n = input.view.getInt32(pos);
-            pos += 4;
-            need(input, pos, n * size, `vector of ${n}`);
-            child.reserve(n);
-            readBulk(item.dtype, input.view, pos, n, child.values, child.n, d32);
-            child.n += n;
-            pos += n * size;
-            b.offsets.push(child.n);
+            pos = body(input, pos);
             if (end >= 0 && pos !== end) throw corrupt(`vector ends at ${pos}, its byte count says ${end}`);
             return pos;
+          },
+          readBody: (input, pos, memberwise) => {
+            if (memberwise) throw new RootError('UNSUPPORTED', `member-wise ${t.container} of ${item.dtype}`);
+            return body(input, pos);
           },
         };
       }
       // objects inside a container carry their own header; containers and strings do not
       const inner = compileType(item, item.kind === 'record');
       const b = new ListBuilder(inner.builder);
-      // member-wise streaming stores each member of all elements together: only
-      // possible to read here for elements made of primitive members
-      const flat = inner.builder instanceof RecordBuilder && inner.builder.fields.every((f) => f.builder instanceof NumericBuilder || f.builder instanceof StringBuilder) ? inner.builder : null;
       let count = 0;
+      /** `end`: where the enclosing byte count ends (-1 when none) */
+      const body = (input: Input, pos: number, memberwise: boolean, end: number): number => {
+        need(input, pos, 4, 'vector size');
+        const n = input.view.getInt32(pos);
+        pos += 4;
+        // member-wise elements without members take no bytes: bound the count instead
+        if (n < 0 || (memberwise ? n > MAX_MEMBERWISE_ELEMENTS : n > input.end - pos)) throw corrupt(`vector claims ${n} elements in ${input.end - pos} bytes`);
+        if (memberwise && n > 0) {
+          // member-wise streaming stores each member of all n elements together
+          if (item.kind === 'unknown') {
+            // a class without streamer info is readable only when it has no members (no bytes)
+            if (pos !== end) throw new RootError('UNSUPPORTED', `member-wise ${t.container} of ${item.className}, which the file has no streamer info for, with member data`);
+            (inner.builder as RecordBuilder).length += n;
+          } else if (!inner.readMany) throw new RootError('UNSUPPORTED', `member-wise ${t.container} of ${typeNodeName(item)}`);
+          else pos = inner.readMany(input, pos, n);
+        } else for (let i = 0; i < n; i++) pos = inner.read(input, pos);
+        count += n;
+        b.offsets.push(count);
+        return pos;
+      };
       return {
         builder: b,
         read: (input, pos) => {
           let end = -1;
           let memberwise = false;
           if (header) [pos, end, memberwise] = readCollectionHeader(input, pos, t.container);
-          if (memberwise) {
-            need(input, pos, 2, 'element class version');
-            pos += input.view.getUint16(pos) === 0 ? 6 : 2; // version 0: a checksum follows
-          }
-          need(input, pos, 4, 'vector size');
-          const n = input.view.getInt32(pos);
-          pos += 4;
-          // member-wise elements without members take no bytes: bound the count instead
-          if (n < 0 || (memberwise ? n > MAX_MEMBERWISE_ELEMENTS : n > input.end - pos)) throw corrupt(`vector claims ${n} elements in ${input.end - pos} bytes`);
-          if (memberwise && n > 0) {
-            if (!flat) throw new RootError('UNSUPPORTED', `member-wise ${t.container} of ${typeNodeName(item)}`);
-            if (item.kind === 'unknown' && pos !== end) throw new RootError('UNSUPPORTED', `member-wise ${t.container} of a class without streamer info, with member data`);
-            for (const f of flat.fields) {
-              if (f.builder instanceof StringBuilder) {
-                // a std::string member's n values are wrapped in one header
-                const [start, stop] = readHeader(input, pos, `member ${f.name}`);
-                pos = start;
-                for (let k = 0; k < n; k++) pos = readString(input, pos, f.builder);
-                if (pos !== stop) throw corrupt(`member ${f.name} ends at ${pos}, its byte count says ${stop}`);
-                continue;
-              }
-              const nb = f.builder as NumericBuilder;
-              const size = DTYPE_SIZE[nb.dtype];
-              need(input, pos, n * size, `member ${f.name}`);
-              nb.reserve(n);
-              readBulk(nb.dtype, input.view, pos, n, nb.values, nb.n);
-              nb.n += n;
-              pos += n * size;
-            }
-            flat.length += n;
-          } else for (let i = 0; i < n; i++) pos = inner.read(input, pos);
-          count += n;
-          b.offsets.push(count);
+          if (memberwise) pos = skipElementVersion(input, pos);
+          pos = body(input, pos, memberwise, end);
           if (end >= 0 && pos !== end) throw corrupt(`vector ends at ${pos}, its byte count says ${end}`);
           return pos;
         },
+        readBody: body,
       };
     }
     case 'unknown': {
@@ -506,9 +520,12 @@ export function compileType(t: TypeNode, header: boolean): Compiled {
         readers.push(c);
         for (const f of (c.builder as RecordBuilder).fields) fieldBuilders.push(f);
       }
+      /** per reader: a member written with its own header that member-wise streaming wraps once around all n values */
+      const grouped: boolean[] = t.bases.map(() => false);
       for (const f of t.fields) {
         const c = compileType(f.type, f.header);
         readers.push(c);
+        grouped.push(f.header && !!c.readBody);
         fieldBuilders.push({ name: f.name, builder: c.builder });
       }
       const b = new RecordBuilder(fieldBuilders);
@@ -520,6 +537,26 @@ export function compileType(t: TypeNode, header: boolean): Compiled {
           for (const r of readers) pos = r.read(input, pos);
           b.length++;
           if (end >= 0 && pos !== end) throw corrupt(`${t.className} ends at ${pos}, its byte count says ${end}`);
+          return pos;
+        },
+        // Member-wise (ROOT's kStreamedMemberWise): base classes are flattened
+        // into their members; an STL or string member's n values share one
+        // header; any other member is read n times as usual.
+        readMany: (input, pos, n) => {
+          for (let r = 0; r < readers.length; r++) {
+            const c = readers[r]!;
+            if (r < t.bases.length) {
+              if (!c.readMany) throw new RootError('UNSUPPORTED', `member-wise ${t.className} with base ${typeNodeName(t.bases[r]!)}`);
+              pos = c.readMany(input, pos, n);
+            } else if (grouped[r]) {
+              const name = t.fields[r - t.bases.length]!.name;
+              const [start, stop, memberwise] = readCollectionHeader(input, pos, `member ${name}`);
+              pos = memberwise ? skipElementVersion(input, start) : start;
+              for (let k = 0; k < n; k++) pos = c.readBody!(input, pos, memberwise, stop);
+              if (pos !== stop) throw corrupt(`member ${name} ends at ${pos}, its byte count says ${stop}`);
+            } else for (let k = 0; k < n; k++) pos = c.read(input, pos);
+          }
+          b.length += n;
           return pos;
         },
       };
@@ -546,6 +583,7 @@ export class GenericDecoder implements BasketDecoder {
       input.end = b.data.length;
       let pos = 0;
       for (let i = 0; i < b.entries; i++) pos = compiled.read(input, pos);
+      if (pos !== b.data.length) throw corrupt(`${b.entries} entries decoded as ${this.description} use ${pos} of the basket's ${b.data.length} bytes`);
       return compiled.builder.build();
     }
     for (let i = 0; i < b.entries; i++) {

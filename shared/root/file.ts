@@ -362,7 +362,19 @@ function parseKeyList(raw: Uint8Array, seek: number, ctx: ErrorContext): KeyInfo
 
 /** Reads and parses a TTree by path ("CollectionTree", "dir/tree;2"). */
 export async function readTree(file: RootFile, path: string): Promise<Tree> {
-  const key = await file.getKey(path);
+  let key: KeyInfo;
+  try {
+    key = await file.getKey(path);
+  } catch (e) {
+    // a file whose events are in an RNTuple: say so rather than only "not found"
+    const rntuples = e instanceof RootError && e.code === 'NOT_FOUND' ? await listRNTuples(file) : [];
+    if (rntuples.length === 0) throw e;
+    const names = rntuples.map((r) => `"${r.path}"`).join(', ');
+    throw new RootError('NOT_FOUND', `"${path}" not found; the file holds RNTuple${rntuples.length > 1 ? 's' : ''} ${names} (RNTuple reading is not supported yet)`, file.context);
+  }
+  if (RNTUPLE_CLASSES.has(key.className)) {
+    throw new RootError('UNSUPPORTED', `"${path}" is an RNTuple (${key.className}), not a TTree; RNTuple reading is not supported yet`, file.context);
+  }
   if (key.className !== 'TTree' && key.className !== 'TNtuple' && key.className !== 'TNtupleD') {
     throw new RootError('NOT_FOUND', `"${path}" is a ${key.className}, not a TTree`, file.context);
   }
@@ -384,5 +396,19 @@ export async function listTrees(file: RootFile): Promise<string[]> {
     }
   };
   await visit(file.root, 0);
+  return out;
+}
+
+const RNTUPLE_CLASSES = new Set(['ROOT::RNTuple', 'ROOT::Experimental::RNTuple']);
+
+/** RNTuples (ROOT's newer columnar format, not decoded here) in the file's top directory: path and class. */
+export async function listRNTuples(file: RootFile): Promise<{ path: string; className: string }[]> {
+  const out: { path: string; className: string }[] = [];
+  const seen = new Set<string>();
+  for (const k of file.root.keys) {
+    if (!RNTUPLE_CLASSES.has(k.className) || seen.has(k.name)) continue;
+    seen.add(k.name);
+    out.push({ path: k.name, className: k.className });
+  }
   return out;
 }

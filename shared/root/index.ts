@@ -5,7 +5,7 @@
 //   const { columns } = await tree.read(['AnalysisElectronsAuxDyn.pt'], { entryStart: 0, entryStop: 100 });
 //   for await (const chunk of tree.iterate(names)) { … }   // cluster by cluster
 
-import { RootFile, listTrees, readTree, type OpenOptions } from './file';
+import { RootFile, listRNTuples, listTrees, readTree, type OpenOptions } from './file';
 import { TreeReader } from './reader';
 import { openSource, type SourceOptions } from './source';
 import type { ByteSource } from './source/types';
@@ -33,6 +33,10 @@ export class RootFileHandle {
   /** Paths of all TTrees in the file. */
   trees(): Promise<string[]> {
     return listTrees(this.file);
+  }
+  /** RNTuples in the file (named so a caller can tell the user; their data is not decoded). */
+  rntuples(): Promise<{ path: string; className: string }[]> {
+    return listRNTuples(this.file);
   }
   async tree(path: string): Promise<TreeReader> {
     return new TreeReader(await readTree(this.file, path));

@@ -96,8 +96,10 @@ function interpretLeaves(branch: Branch, ctx: ErrorContext): Interpretation {
   const dims = fixedDims(leaf.title);
   const perEntry = Math.max(1, leaf.len);
   const dimText = dims.map((d) => `[${d}]`).join('');
-  if (leaf.countLeaf) {
-    return { typeName: `${dtype}[${leaf.countLeaf.name}]${dimText}`, decoder: new JaggedPrimitiveDecoder(dtype, perEntry, double32) };
+  if (leaf.countLeaf || leaf.len < 0) {
+    // fLen -1 without a count leaf object: still variable length, counted by the entry offsets
+    const counter = leaf.countLeaf?.name ?? '';
+    return { typeName: `${dtype}[${counter}]${dimText}`, decoder: new JaggedPrimitiveDecoder(dtype, perEntry, double32) };
   }
   return { typeName: perEntry > 1 ? `${dtype}${dimText || `[${perEntry}]`}` : dtype, decoder: new FixedPrimitiveDecoder(dtype, perEntry, double32) };
 }
@@ -186,8 +188,9 @@ async function interpretElement(tree: Tree, branch: Branch, ctx: ErrorContext): 
     // a whole object per entry: the branch's class is its type. A class object
     // is written member by member without its own header (its bases keep
     // theirs); an STL collection is written with one.
+    // std::string (ROOT's TBufferFile::WriteStdString) has no header of its own either.
     type = await resolveTypeName(branch.className, resolver);
-    header = type.kind !== 'record';
+    header = type.kind !== 'record' && type.kind !== 'string';
   } else if (st === 0) {
     // a base-class sub-branch: the base object (element fID of the class), with its header
     const info = await resolver.streamer(branch.className);

@@ -30,7 +30,7 @@ export interface LeafInfo {
   className: string;
   name: string;
   title: string;
-  /** Number of values per entry for fixed-size leaves (1 for scalars; product of dimensions). */
+  /** Number of values per entry for fixed-size leaves (1 for scalars; product of dimensions); -1: counted by another leaf. */
   len: number;
   lenType: number;
   isUnsigned: boolean;
@@ -662,7 +662,10 @@ function readLeaf(cls: string, c: Cursor): LeafInfo | undefined {
     leaf.elementType = c.i32();
   }
   c.skipTo(outer.end, cls);
-  if (len < 0 || len > 1 << 24) throw c.error('CORRUPT', `leaf ${leaf.name} has length ${len}`);
+  // fLen = -1 is valid: ROOT writes it for a member "buffer[numberOfHits]" of a split
+  // class when it cannot find the count leaf by that bare name; the values per entry
+  // are then counted by the count leaf (the entry offsets), as for any "x[n]" leaf.
+  if (len < -1 || len > 1 << 24) throw c.error('CORRUPT', `leaf ${leaf.name} has length ${len}`);
   return leaf;
 }
 

@@ -4,10 +4,17 @@
 //
 // Local files
 //   list(dir)        every ROOT-named file under the directory, recursively,
-//                    symbolic links followed (a link cycle is not re-entered),
-//                    in name order (byte order of the full path, as Cloud
-//                    Storage orders names); urls are absolute paths, or file://
-//                    URLs when the prefix was one.
+//                    symbolic links followed, in name order (byte order of the
+//                    full path, as Cloud Storage orders names); urls are
+//                    absolute paths, or file:// URLs when the prefix was one.
+//                    Each file is listed once (by its real path: the first
+//                    path in walk order names it), each real directory is
+//                    walked once, so links back up or fanning out cannot
+//                    multiply files or make the walk endless; the depth and
+//                    the number of entries read are bounded (LIMIT).
+//                    A ROOT-named entry that is not a regular file (a FIFO,
+//                    socket or device) is refused (BAD_ARGUMENT, naming it):
+//                    opening a FIFO would block.
 //   list(/d/run1_)   not a directory: the entries of /d whose names start with
 //                    "run1_" (files, and directories walked recursively), like
 //                    a Cloud Storage prefix. A prefix ending in "/" must be a
@@ -30,12 +37,14 @@
 //   server or a link-local address, nor (cloud policy) off https.
 
 import { open as openFile, readdir, realpath, stat as statPath, type FileHandle } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RootError } from '../../root/errors';
 import { DEFAULT_TIMEOUT_MS, HttpSource, LocalFileSource, redactUrl, resolveRetryPolicy, type ByteSource, type HttpSourceOptions, type LocalSourceOptions } from '../../root/source/index';
 import { checkCount, codeForFsError, codeForStatus, describeError, scrubMessage, systemErrorCode, withRetries } from '../../root/source/util';
 import { guardedFetch, LOCAL_URL_POLICY, type UrlPolicy } from '../../root/source/url-policy';
+import { describeFileKind } from '../../root/source/local';
 import { GcsObjectStore, type GcsObjectStoreOptions } from '../google/gcs-objects';
 import { isRootObjectName } from '../object-names';
 import type { ObjectInfo, ObjectStore } from '../ports';
@@ -98,8 +107,9 @@ export class LocalObjectStore implements ObjectStore {
       }
       case 'local': {
         const st = await fsCall(t.path, 'cannot stat file', () => statPath(t.path));
-        if (!st.isFile()) throw new RootError('BAD_ARGUMENT', st.isDirectory() ? 'is a directory, not a file (list it as a prefix)' : 'not a regular file', { file: t.path });
-        return { url, size: st.size };
+        if (!st.isFile()) throw new RootError('BAD_ARGUMENT', st.isDirectory() ? 'is a directory, not a file (list it as a prefix)' : `${describeFileKind(st)}, not a regular file`, { file: t.path });
+        const real = await fsCall(t.path, 'cannot resolve file', () => realpath(t.path));
+        return withIdentity({ url, size: st.size }, t.path, real);
       }
     }
   }
@@ -185,6 +195,12 @@ async function statOrUndefined(p: string) {
   }
 }
 
+/** Marks an object reached through a symbolic link with the file's real path. */
+function withIdentity(o: ObjectInfo, file: string, real: string): ObjectInfo {
+  if (real !== file) o.identity = real;
+  return o;
+}
+
 interface Entry {
   name: string;
   full: string;
@@ -196,9 +212,17 @@ function byName(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+/** Bounds of a directory walk: how deep, and how many directory entries in all. */
+export const MAX_WALK_DEPTH = 64;
+export const MAX_WALK_ENTRIES = 1_000_000;
+
 class Walk {
   readonly out: ObjectInfo[] = [];
-  constructor(readonly limit: number, readonly asUrl: boolean) {}
+  /** Real paths of the files listed and of the directories walked. */
+  private readonly files = new Set<string>();
+  private readonly dirs = new Set<string>();
+  private entriesRead = 0;
+  constructor(readonly limit: number, readonly asUrl: boolean, readonly root: string) {}
 
   get full(): boolean {
     return this.out.length >= this.limit;
@@ -207,14 +231,19 @@ class Walk {
   /** The directory's entries (files with ROOT names and directories, links resolved) whose names start with `startsWith`, in walk order. */
   async entries(dir: string, startsWith = ''): Promise<Entry[]> {
     const dirents = await fsCall(dir, 'cannot read directory', () => readdir(dir, { withFileTypes: true }));
+    this.entriesRead += dirents.length;
+    if (this.entriesRead > MAX_WALK_ENTRIES) {
+      throw new RootError('LIMIT', `listing read more than ${MAX_WALK_ENTRIES} directory entries; list a narrower prefix`, { file: this.root });
+    }
     const entries: Entry[] = [];
     for (const d of dirents) {
       if (!d.name.startsWith(startsWith)) continue;
       const full = path.join(dir, d.name);
       let isDir = d.isDirectory();
       let isFile = d.isFile();
+      let st: Awaited<ReturnType<typeof statOrUndefined>> | undefined;
       if (d.isSymbolicLink()) {
-        const st = await fsCall(full, 'cannot follow symbolic link', () => statOrUndefined(full));
+        st = await fsCall(full, 'cannot follow symbolic link', () => statOrUndefined(full));
         if (!st) {
           if (isRootObjectName(d.name)) throw new RootError('SOURCE_NOT_FOUND', 'symbolic link to a missing file', { file: full });
           continue;
@@ -222,36 +251,54 @@ class Walk {
         isDir = st.isDirectory();
         isFile = st.isFile();
       }
+      if (!isDir && !isFile && isRootObjectName(d.name)) {
+        // a FIFO (or socket, device) with a ROOT name: opening it would block or read garbage
+        const kind = describeFileKind(st ?? d);
+        throw new RootError('BAD_ARGUMENT', `${kind}, not a regular file: a listing does not open it (remove it or name files explicitly)`, { file: full });
+      }
       if (isDir || (isFile && isRootObjectName(d.name))) entries.push({ name: d.name, full, dir: isDir });
     }
     // Under a directory "a", every name starts with "a/": sorting on name + "/" gives full-name order.
     return entries.sort((x, y) => byName(x.dir ? `${x.name}/` : x.name, y.dir ? `${y.name}/` : y.name));
   }
 
-  async visit(entries: Entry[], ancestors: ReadonlySet<string>): Promise<void> {
+  async visit(entries: Entry[], depth: number): Promise<void> {
     for (const e of entries) {
       if (this.full) return;
-      if (e.dir) await this.directory(e.full, ancestors);
+      if (e.dir) await this.directory(e.full, depth + 1);
       else {
+        // eight links to one file are one file
+        const real = await fsCall(e.full, 'cannot resolve file', () => realpath(e.full));
+        if (this.files.has(real)) continue;
+        this.files.add(real);
         const st = await fsCall(e.full, 'cannot stat file', () => statPath(e.full));
-        this.out.push({ url: this.asUrl ? pathToFileURL(e.full).href : e.full, size: st.size });
+        if (!st.isFile()) throw new RootError('BAD_ARGUMENT', `${describeFileKind(st)}, not a regular file`, { file: e.full });
+        this.out.push(withIdentity({ url: this.asUrl ? pathToFileURL(e.full).href : e.full, size: st.size }, e.full, real));
       }
     }
   }
 
-  async directory(dir: string, ancestors: ReadonlySet<string>): Promise<void> {
+  async directory(dir: string, depth: number): Promise<void> {
     const real = await fsCall(dir, 'cannot resolve directory', () => realpath(dir));
-    if (ancestors.has(real)) return; // a link back up the tree
-    await this.visit(await this.entries(dir), new Set([...ancestors, real]));
+    // each real directory once: a link back up, or links fanning out to the same directories, add nothing
+    if (this.dirs.has(real)) return;
+    this.dirs.add(real);
+    if (depth > MAX_WALK_DEPTH) throw new RootError('LIMIT', `directories nested more than ${MAX_WALK_DEPTH} deep`, { file: dir });
+    await this.visit(await this.entries(dir), depth);
+  }
+
+  /** Marks a directory as walked (the parent of a path prefix, whose matching entries are visited). */
+  async enter(dir: string): Promise<void> {
+    this.dirs.add(await fsCall(dir, 'cannot resolve directory', () => realpath(dir)));
   }
 }
 
 async function listLocal(prefix: string, limit: number, asUrl: boolean, mustBeDirectory: boolean): Promise<ObjectInfo[]> {
-  const walk = new Walk(limit, asUrl);
+  const walk = new Walk(limit, asUrl, prefix);
   if (limit === 0) return walk.out;
   const st = await fsCall(prefix, 'cannot stat', () => statOrUndefined(prefix));
   if (st?.isDirectory()) {
-    await walk.directory(prefix, new Set());
+    await walk.directory(prefix, 0);
     return walk.out;
   }
   if (mustBeDirectory) throw new RootError('SOURCE_NOT_FOUND', st ? 'not a directory' : 'no such directory', { file: prefix });
@@ -259,16 +306,17 @@ async function listLocal(prefix: string, limit: number, asUrl: boolean, mustBeDi
   const parent = path.dirname(prefix);
   const pst = await fsCall(parent, 'cannot stat', () => statOrUndefined(parent));
   if (!pst?.isDirectory()) throw new RootError('SOURCE_NOT_FOUND', `no such directory ${parent} (listing the prefix ${prefix})`, { file: prefix });
-  const real = await fsCall(parent, 'cannot resolve directory', () => realpath(parent));
-  await walk.visit(await walk.entries(parent, path.basename(prefix)), new Set([real]));
+  await walk.enter(parent);
+  await walk.visit(await walk.entries(parent, path.basename(prefix)), 0);
   return walk.out;
 }
 
 async function localReadText(file: string, maxBytes: number): Promise<string> {
-  const fh: FileHandle = await fsCall(file, 'cannot open file', () => openFile(file, 'r'));
+  // non-blocking: opening a FIFO for reading would otherwise wait for a writer
+  const fh: FileHandle = await fsCall(file, 'cannot open file', () => openFile(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0)));
   try {
     const st = await fsCall(file, 'cannot stat file', () => fh.stat());
-    if (!st.isFile()) throw new RootError('BAD_ARGUMENT', 'not a regular file', { file });
+    if (!st.isFile()) throw new RootError('BAD_ARGUMENT', `${describeFileKind(st)}, not a regular file`, { file });
     if (st.size > maxBytes) throw new RootError('LIMIT', `file is ${st.size} bytes, over the ${maxBytes}-byte limit for a text file`, { file });
     // Read one byte more than allowed, in case the file grew since the stat.
     const buf = new Uint8Array(maxBytes + 1);

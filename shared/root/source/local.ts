@@ -3,6 +3,7 @@
 // (libuv's thread pool does the I/O) under the concurrency limit. `stats`
 // counts positional reads as requests (not the open or the stat).
 
+import { constants as fsConstants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { RootError } from '../errors';
@@ -26,7 +27,7 @@ export class LocalFileSource extends PlannedSource {
   private fileHandle(): Promise<FileHandle> {
     if (this.closed) return Promise.reject(closedError(this.name));
     if (!this.handle) {
-      this.handle = open(this.path, 'r').catch((e: unknown) => {
+      this.handle = openRegularFile(this.path, this.name).catch((e: unknown) => {
         this.handle = undefined;
         throw this.fsError(e, 'cannot open file');
       });
@@ -37,9 +38,7 @@ export class LocalFileSource extends PlannedSource {
   protected async fetchSize(): Promise<number> {
     const fh = await this.fileHandle();
     try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw new RootError('BAD_ARGUMENT', 'not a regular file', { file: this.name });
-      return st.size;
+      return (await fh.stat()).size;
     } catch (e) {
       throw e instanceof RootError ? e : this.fsError(e, 'cannot stat file');
     }
@@ -78,6 +77,34 @@ export class LocalFileSource extends PlannedSource {
     const mapped = codeForFsError(typeof sys === 'string' ? sys : undefined);
     return new RootError(mapped.code, `${what}: ${describeError(e)}`, offset === undefined ? { file: this.name } : { file: this.name, offset }, { cause: e, transient: mapped.transient });
   }
+}
+
+/**
+ * Opens a file for reading only if it is a regular file. The open is
+ * non-blocking (a FIFO opened for reading would otherwise wait for a writer
+ * for ever), and the check is on the opened handle, so the path cannot be
+ * swapped for a FIFO between a check and the open.
+ */
+async function openRegularFile(path: string, name: string): Promise<FileHandle> {
+  const fh = await open(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new RootError('BAD_ARGUMENT', `${describeFileKind(st)}, not a regular file`, { file: name });
+    return fh;
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** What a non-regular file is, for messages: "a FIFO", "a socket", … */
+export function describeFileKind(st: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isDirectory(): boolean }): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isDirectory()) return 'a directory';
+  return 'not a regular file';
 }
 
 function toPath(p: string | URL): string {
