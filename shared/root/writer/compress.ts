@@ -11,8 +11,9 @@
 //           zstd library compiled to WebAssembly (@bokuweb/zstd-wasm)
 //   lz4:N   an 8-byte big-endian XXH64 of the LZ4 block, then the block, from
 //           our own greedy LZ4 compressor (the level is recorded, not used)
-//   lzma:N  an xz stream of uncompressed LZMA2 chunks (see xz-stored.ts): the
-//           baskets end up stored uncompressed, with fCompress saying lzma
+//   lzma:N  there is no LZMA encoder here (no pure-JavaScript one worth
+//           using): objects are stored uncompressed, which ROOT readers accept
+//           under any fCompress; the file's and branches' fCompress say lzma
 
 import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
@@ -20,7 +21,6 @@ import { deflateSync } from 'node:zlib';
 import { RootError } from '../errors';
 import { xxhash64 } from '../compression/xxhash64';
 import { lz4Bound, lz4CompressBlock } from './lz4-block';
-import { xzStored } from './xz-stored';
 
 export type CodecName = 'zlib' | 'zstd' | 'lz4' | 'lzma';
 
@@ -93,8 +93,8 @@ type BlockEncoder = (src: Uint8Array, start: number, end: number) => Uint8Array;
 
 export async function createCompressor(setting: CompressionSetting): Promise<Compressor> {
   const { codec, level } = setting;
-  let tag: [number, number, number];
-  let encode: BlockEncoder;
+  let tag: [number, number, number] = [0, 0, 0];
+  let encode: BlockEncoder | null = null;
   switch (codec) {
     case 'zlib':
       tag = [0x5a, 0x4c, 8]; // "ZL", deflate
@@ -127,13 +127,12 @@ export async function createCompressor(setting: CompressionSetting): Promise<Com
       break;
     }
     case 'lzma':
-      tag = [0x58, 0x5a, 0]; // "XZ"
-      encode = (src, s, e) => xzStored(src, s, e);
-      break;
+      break; // stored as is (see the header)
   }
   return {
     setting,
     compress(data: Uint8Array): Uint8Array | null {
+      if (!encode) return null;
       const parts: Uint8Array[] = [];
       let total = 0;
       for (let s = 0; s < data.length; s += BLOCK_LIMIT) {
