@@ -3,7 +3,7 @@
 
 import { parseCommandLine, UsageError } from './usage';
 import { synthesize, type SynthResult } from '../root/writer/synth';
-import { parseCompression } from '../root/writer/compress';
+import { parseCompression, zstdEncoderName } from '../root/writer/compress';
 import { openRootFile, RootError } from '../root/index';
 import { PhysliteSchema } from '../physlite/index';
 import { chooseProfile, profileColumns } from '../analysis/reference/profiles';
@@ -95,6 +95,7 @@ export async function synthCommand(args: string[], out: NodeJS.WritableStream): 
     throw new UsageError(e instanceof RootError ? e.detail : String(e));
   }
   const started = Date.now();
+  const cpuStart = process.cpuUsage();
   let peakRss = process.memoryUsage().rss;
   const result = await synthesize({
     source: values.from,
@@ -112,11 +113,14 @@ export async function synthCommand(args: string[], out: NodeJS.WritableStream): 
     },
   });
   const seconds = (Date.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const mb = result.bytes / 1e6;
   out.write(
     `${result.file}: ${mb.toFixed(1)} MB, ${result.events} events resampled from ${result.sourceEvents} (seed ${seed}), ` +
       `${result.clusters} clusters of ${autoFlush}, ${result.baskets} baskets, ${compression.codec}:${compression.level}${result.large ? ', 64-bit layout' : ''}\n` +
-      `written in ${seconds.toFixed(1)} s: ${(mb / seconds).toFixed(1)} MB/s of file on one core (Node ${process.version}), peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB\n`,
+      `written in ${seconds.toFixed(1)} s: ${(mb / seconds).toFixed(1)} MB/s of file (${(mb / cpuSeconds).toFixed(1)} MB per CPU second: the figure on a busy machine) on one core, ` +
+      `Node ${process.version}, ${zstdEncoderName()}, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB\n`,
   );
   const analysis = values.tree && values.tree !== 'CollectionTree' ? [] : await analysisBranches(values.from);
   const { lines, outside } = ratioReport(result, analysis, values.report ?? false);
