@@ -15,7 +15,7 @@ export const SYNTH_USAGE = `  physlite synth --from SAMPLE.root --events N --out
       the same bytes), floats jittered in their lowest bits, baskets flushed
       every --auto-flush events as Athena does (production: zstd:5, 500,
       131072; about 870 MB per 107,000 events). Codecs: zlib:N, zstd:N, lz4:N,
-      lzma:N (lzma writes uncompressed baskets: there is no LZMA encoder here).
+      lzma:N (our lzma codes literals only, no matches: larger than xz's).
       Prints size, speed and compressed/uncompressed ratios against SAMPLE's
       (analysis branches flagged beyond ±25%; --report lists every branch).
 `;
