@@ -324,6 +324,22 @@ describe('synth: command line', () => {
     await f.close();
   });
 
+  test('--files K writes a dataset of K files with consecutive seeds', async () => {
+    const file = path.join(dir, 'set', 'part.root');
+    mkdirSync(path.dirname(file));
+    const { code, text } = await run(['--from', (await source(R21)).path, '--events', '50', '--seed', '9', '--files', '3', '--compression', 'lz4:1', '--out', file]);
+    assert.equal(code, 0);
+    const names = ['part_0001.root', 'part_0002.root', 'part_0003.root'];
+    names.forEach((n, i) => assert.match(text, new RegExp(`${n}: .* 50 events resampled from 40 \\(seed ${9 + i}\\)`)));
+    const bytes = names.map((n) => readFileSync(path.join(dir, 'set', n)));
+    assert.ok(!bytes[0]!.equals(bytes[1]!));
+    for (const n of names) {
+      const f = await openRootFile(path.join(dir, 'set', n));
+      assert.equal((await f.tree('CollectionTree')).tree.entries, 50);
+      await f.close();
+    }
+  });
+
   test('bad arguments give clear errors', async () => {
     const from = (await source(R22)).path;
     const out = path.join(dir, 'bad.root');
@@ -333,6 +349,8 @@ describe('synth: command line', () => {
     await assert.rejects(run(['--from', from, '--events', '10', '--out', out, '--compression', 'gzip:5']), (e: Error) => e instanceof UsageError && /CODEC:LEVEL/.test(e.message));
     await assert.rejects(run(['--from', from, '--events', '10', '--out', out, '--compression', 'zstd:40']), (e: Error) => e instanceof UsageError && /level 40 is outside 1–22/.test(e.message));
     await assert.rejects(run(['--from', from, '--events', '10', '--out', out, '--max-basket', '100']), (e: Error) => e instanceof UsageError && /--max-basket/.test(e.message));
+    await assert.rejects(run(['--from', from, '--events', '10', '--out', out, '--files', '0']), (e: Error) => e instanceof UsageError && /--files must be an integer ≥ 1/.test(e.message));
+    await assert.rejects(run(['--from', from, '--events', '10', '--out', out, '--bogus']), (e: Error) => e instanceof UsageError && /bogus/.test(e.message));
     await assert.rejects(run(['--from', path.join(dir, 'missing.root'), '--events', '10', '--out', out]), (e: Error) => e instanceof RootError && e.code === 'SOURCE_NOT_FOUND');
     await assert.rejects(run(['--from', from, '--events', '10', '--out', out, '--tree', 'NoSuchTree']), (e: Error) => e instanceof RootError && e.code === 'NOT_FOUND');
   });
