@@ -92,7 +92,7 @@ export function zstdEncoderName(): string {
 }
 
 /** The codec's payload of one block (without the 9-byte header). */
-type BlockEncoder = (src: Uint8Array, start: number, end: number) => Uint8Array;
+type BlockEncoder = (src: Uint8Array, start: number, end: number) => Uint8Array | null;
 
 export async function createCompressor(setting: CompressionSetting): Promise<Compressor> {
   const { codec, level } = setting;
@@ -145,6 +145,7 @@ export async function createCompressor(setting: CompressionSetting): Promise<Com
       for (let s = 0; s < data.length; s += blockLimit) {
         const e = Math.min(data.length, s + blockLimit);
         const payload = encode(data, s, e);
+        if (!payload) return null;
         total += HEADER + payload.length;
         if (total >= data.length || payload.length > BLOCK_LIMIT) return null;
         parts.push(payload);

@@ -26,6 +26,12 @@ class RangeEncoder {
     this.out = new Uint8Array(capacity);
   }
   private shiftLow(): void {
+    if (this.n + this.cacheSize >= this.out.length) {
+      // a model that guesses badly can make more bytes than it was given: grow rather than drop any
+      const grown = new Uint8Array(this.out.length * 2 + this.cacheSize);
+      grown.set(this.out.subarray(0, this.n));
+      this.out = grown;
+    }
     if (this.low < 0xff000000 || this.low >= 0x100000000) {
       const carry = this.low >= 0x100000000 ? 1 : 0;
       let temp = this.cache;
@@ -67,7 +73,7 @@ const literal = new Uint16Array(0x300 << LC);
 function literalChunk(src: Uint8Array, start: number, end: number, prev: number): Uint8Array {
   isMatch.fill(PROB_INIT);
   literal.fill(PROB_INIT);
-  const rc = new RangeEncoder(end - start + (end - start) / 64 + 64);
+  const rc = new RangeEncoder(Math.ceil((end - start) * 1.02) + 64);
   const posMask = (1 << PB) - 1;
   for (let pos = start; pos < end; pos++) {
     rc.bit(isMatch, pos & posMask, 0); // state 0: only literals ever follow
@@ -102,17 +108,21 @@ function dictCode(n: number): number {
   return 40;
 }
 
-/** src[start, end) as one .xz stream (CRC32 check) of literal-only LZMA2 chunks. */
-export function xzLiterals(src: Uint8Array, start = 0, end = src.length): Uint8Array {
+/**
+ * src[start, end) as one .xz stream (CRC32 check) of literal-only LZMA2
+ * chunks; null when a chunk does not shrink (the caller then stores the
+ * object as is).
+ */
+export function xzLiterals(src: Uint8Array, start = 0, end = src.length): Uint8Array | null {
   const size = end - start;
   const parts: Uint8Array[] = [];
   for (let from = start; from < end; from += CHUNK) {
     const to = Math.min(end, from + CHUNK);
     const u = to - from;
-    // every chunk resets the dictionary, state and properties (control 111uuuuu): chunks are
-    // independent, and this is the one kind of chunk every LZMA2 decoder we read with handles
-    // (jsroot's does not take stored chunks nor state-only resets)
+    // every chunk resets the dictionary, state and properties (control 111uuuuu), so chunks
+    // are independent (jsroot decodes only a block's first chunk: compress.ts keeps blocks to one)
     const packed = literalChunk(src, from, to, 0);
+    if (packed.length >= u) return null;
     parts.push(Uint8Array.of(0xe0 | ((u - 1) >>> 16), ((u - 1) >>> 8) & 0xff, (u - 1) & 0xff, ((packed.length - 1) >>> 8) & 0xff, (packed.length - 1) & 0xff, PROPS), packed);
   }
   parts.push(Uint8Array.of(0x00));
