@@ -184,3 +184,35 @@ describe('chunked reading under each plan', () => {
     assert.equal((await run('spans')).requests, 1);
   });
 });
+
+describe('through the Cloud-Storage-shaped server', () => {
+  it('serves exact ranges after the first-byte delay, no faster than its bandwidth, and the reader makes the requests its plan predicted', async () => {
+    const { startShapedServer } = await import('../scripts/lib/shaped-server');
+    const { HttpSource } = await import('../shared/root/source/index');
+    const { samplePath } = await import('../scripts/lib/samples');
+    const path = await samplePath('PHYSLITE_example.root');
+    const bytes = await sampleBytes('PHYSLITE_example.root');
+    const server = await startShapedServer({ 'f.root': path }, { firstByteMs: 20, bytesPerSecond: 20e6 });
+    try {
+      const src = new HttpSource(`${server.url}/f.root`);
+      const t0 = performance.now();
+      const [a] = await src.read([{ offset: 1000, length: 1_000_000 }]);
+      const ms = performance.now() - t0;
+      assert.deepEqual(a, bytes.subarray(1000, 1_001_000));
+      // lower bounds only: 20 ms to the first byte, 1 MB at 20 MB/s = 50 ms
+      assert.ok(ms >= 20 + 50 - 2, `${ms.toFixed(1)} ms`);
+      await src.close();
+
+      const analysis = createAnalysis('reference');
+      for (const plan of ['ranges', 'spans'] as const) {
+        const file = await PhysliteFile.open(new HttpSource(`${server.url}/f.root`));
+        server.reset();
+        await analyseOpenFile(file, analysis, { read: { plan } });
+        assert.equal(server.stats.gets, file.lastReadChoice!.chosen.requests, plan);
+        await file.close();
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
