@@ -41,6 +41,8 @@ export interface ShapedStats {
   bytes: number;
   /** Most requests in progress at once. */
   maxInFlight: number;
+  /** Requests that arrived while no other was in progress: the client's sequential round trips. */
+  rounds: number;
 }
 
 export interface ShapedServer {
@@ -71,7 +73,7 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 
 export async function startShapedServer(files: Record<string, string>, shape: Partial<Shape> = {}): Promise<ShapedServer> {
   const s: Shape = { firstByteMs: shape.firstByteMs ?? DEFAULT_FIRST_BYTE_MS, bytesPerSecond: shape.bytesPerSecond ?? DEFAULT_BYTES_PER_SECOND };
-  const stats: ShapedStats = { requests: 0, gets: 0, heads: 0, bytes: 0, maxInFlight: 0 };
+  const stats: ShapedStats = { requests: 0, gets: 0, heads: 0, bytes: 0, maxInFlight: 0, rounds: 0 };
   const sizes = new Map<string, number>();
   for (const [name, path] of Object.entries(files)) sizes.set(name, (await stat(path)).size);
   let inFlight = 0;
@@ -79,6 +81,7 @@ export async function startShapedServer(files: Record<string, string>, shape: Pa
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     stats.requests++;
+    if (inFlight === 0) stats.rounds++;
     inFlight++;
     stats.maxInFlight = Math.max(stats.maxInFlight, inFlight);
     let fh: FileHandle | undefined;
@@ -147,7 +150,7 @@ export async function startShapedServer(files: Record<string, string>, shape: Pa
     stats,
     shape: s,
     reset() {
-      Object.assign(stats, { requests: 0, gets: 0, heads: 0, bytes: 0, maxInFlight: 0 });
+      Object.assign(stats, { requests: 0, gets: 0, heads: 0, bytes: 0, maxInFlight: 0, rounds: 0 });
     },
     async close() {
       closing = true;
