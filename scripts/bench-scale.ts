@@ -246,7 +246,7 @@ const shard = files[0]!;
 
 const local = await PhysliteFile.open(shard.path);
 const entries = local.entries;
-const branchCount = [...local.tree.tree.allBranches()].length;
+const branchCount = [...local.tree.tree.branchNames()].length;
 const clusters = local.tree.tree.clusters().length;
 await local.close();
 const openMs: number[] = [];

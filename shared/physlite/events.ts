@@ -227,11 +227,8 @@ export class PhysliteFile {
     }
     try {
       const tree = await handle.tree(TREE);
-      const schema = PhysliteSchema.fromBranches(
-        (function* () {
-          for (const b of tree.tree.allBranches()) yield { name: b.name, parent: b.parent?.name };
-        })(),
-      );
+      // names only: parses just the branch records that have sub-branches, not all ~1,500
+      const schema = PhysliteSchema.fromBranches(tree.tree.branchNames());
       return new PhysliteFile(handle, tree, schema, await readCollectionKeys(handle), prefetch);
     } catch (e) {
       await handle.close().catch(() => undefined);

@@ -28,6 +28,14 @@ export class Cursor {
   readonly refBase: number;
   readonly context: ErrorContext;
   readonly refs = new Map<number, unknown>();
+  /**
+   * Called when an object reference points at a position whose object was
+   * not read (yet): a reader that parses a record lazily (the TTree's branch
+   * list) reads the part of the record holding that position, registering
+   * its objects in `refs`, so the reference resolves as in a full parse. It
+   * receives the buffer position of the referenced object.
+   */
+  onMissingObject: ((bufferPos: number) => void) | undefined;
 
   constructor(buf: Uint8Array, context: ErrorContext, pos = 0, fileOffset = -1, refBase = 0) {
     this.buf = buf;
@@ -238,6 +246,15 @@ export class Cursor {
     if (hasCount && objectEnd > this.buf.length) throw this.error('CORRUPT', `object byte count ${byteCount} runs past its record`);
     if ((tag & CLASS_MASK) === 0) {
       if (tag === 0) return null;
+      if (!this.refs.has(tag) && this.onMissingObject) {
+        const at = tag - MAP_OFFSET - this.refBase;
+        // only backwards: a stream refers to objects written before the reference
+        if (at >= 0 && at < beg - this.refBase) {
+          const here = this.pos;
+          this.onMissingObject(at);
+          this.pos = here;
+        }
+      }
       if (this.refs.has(tag)) return this.refs.get(tag) as T;
       // a reference we did not keep (an object we skipped): treat as absent
       if (objectEnd >= 0) this.pos = objectEnd;
@@ -249,7 +266,7 @@ export class Cursor {
       this.refs.set(hasCount ? start + MAP_OFFSET : this.refs.size + 1, className);
     } else {
       const ref = (tag & ~CLASS_MASK) >>> 0;
-      const known = this.refs.get(ref);
+      const known = this.refs.get(ref) ?? this.classNameAt(ref, beg);
       if (typeof known !== 'string') throw this.error('CORRUPT', `object refers to unknown class reference ${ref}`);
       className = known;
     }
@@ -264,6 +281,39 @@ export class Cursor {
     }
     this.refs.set(hasCount ? beg + MAP_OFFSET : this.refs.size + 1, obj);
     return obj;
+  }
+
+  /**
+   * The class named by a class reference whose definition was not read (it
+   * lies in a part of the record parsed lazily): the reference is the record
+   * position of a new-class tag (0xFFFFFFFF, then the name), so the name is
+   * read there directly. Only positions before the reference (`refPos`)
+   * count, as in a stream read from its start.
+   */
+  private classNameAt(ref: number, refPos: number): string | undefined {
+    const at = ref - MAP_OFFSET - this.refBase;
+    if (at < 0 || at + 4 >= refPos - this.refBase || at + 4 > this.buf.length) return undefined;
+    if (this.view.getUint32(at) !== NEW_CLASS_TAG) return undefined;
+    const here = this.pos;
+    this.pos = at + 4;
+    try {
+      const name = this.cstring();
+      this.refs.set(ref, name);
+      return name;
+    } finally {
+      this.pos = here;
+    }
+  }
+
+  /** Reads the object whose tag starts at buffer position `at` (as objectAny does), leaving `pos` unchanged. */
+  objectAt<T>(at: number, readClass: (className: string, cur: Cursor) => T | undefined): T | null | undefined {
+    const here = this.pos;
+    this.seek(at);
+    try {
+      return this.objectAny(readClass);
+    } finally {
+      this.pos = here;
+    }
   }
 
   /** TObjArray (or TList when `isList`) of objects read with `readClass`. */

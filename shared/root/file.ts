@@ -34,10 +34,20 @@ export interface FileHeader {
   compression: number;
 }
 
-const HEADER_PROBE = 512;
+/** The first read: the file header and, right after it, the root directory record. */
+const HEADER_PROBE = 1024;
+/**
+ * The second read also takes this many bytes from the end of the file: ROOT
+ * writes the key list, the streamer infos and the last objects written (the
+ * TTree records of a file closed after filling) there, so the tree is usually
+ * in hand without a third round trip.
+ */
+export const DEFAULT_TAIL_BYTES = 256 * 1024;
 
 export interface OpenOptions {
   limits?: Partial<DecodeLimits>;
+  /** Bytes read speculatively from the end of the file with the key list (default 256 KiB; 0: only what is needed). */
+  tailBytes?: number;
 }
 
 export class RootFile {
@@ -66,31 +76,48 @@ export class RootFile {
     return { file: this.source.name };
   }
 
+  /**
+   * Opens a file in at most two sequential reads when the root directory's
+   * key list and the streamer infos are at the end, as ROOT writes them: the
+   * head (header + root directory record; its response also tells a remote
+   * source the file size, so no separate size request), then one read of the
+   * key list, the streamer record and the file's tail, which is kept so that
+   * objects inside it (usually the TTree) need no further request.
+   */
   static async open(source: ByteSource, options: OpenOptions = {}): Promise<RootFile> {
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const ctx: ErrorContext = { file: source.name };
+    const tailBytes = options.tailBytes ?? DEFAULT_TAIL_BYTES;
+    if (!Number.isSafeInteger(tailBytes) || tailBytes < 0) throw new RootError('BAD_ARGUMENT', `tailBytes must be a non-negative integer, got ${tailBytes}`, ctx);
+    const head = await readHead(source);
     const size = await source.size();
     if (size < 64) throw new RootError(size === 0 ? 'TRUNCATED' : 'BAD_MAGIC', `file is ${size} bytes, too small to be a ROOT file`, ctx);
-    const [head] = await source.read([{ offset: 0, length: Math.min(HEADER_PROBE, size) }]);
-    const header = parseHeader(head!, size, ctx);
+    const header = parseHeader(head, size, ctx);
     const file = new RootFile(source, size, header, limits);
+    file.cache.push({ offset: 0, bytes: head });
     // The root directory record follows the file's own key at fBEGIN.
     const dirOffset = header.begin + header.nbytesName;
     const dirLength = Math.min(64, size - dirOffset);
-    const dirBytes = dirOffset + dirLength <= head!.length ? head!.subarray(dirOffset, dirOffset + dirLength) : (await file.readRanges([{ offset: dirOffset, length: dirLength }]))[0]!;
-    const dir = parseDirectoryRecord(new Cursor(dirBytes, ctx, 0, dirOffset), 'root directory');
+    const [dirBytes] = await file.readRanges([{ offset: dirOffset, length: dirLength }]);
+    const dir = parseDirectoryRecord(new Cursor(dirBytes!, ctx, 0, dirOffset), 'root directory');
     const needStreamers = header.seekInfo > 0 && header.nbytesInfo > 0;
-    // Fetch the key list and the streamer record in one round trip.
+    // The key list, the streamer record and the tail in one round trip (the source coalesces them).
     const ranges = [{ offset: dir.seekKeys, length: dir.nbytesKeys }];
     if (needStreamers) ranges.push({ offset: header.seekInfo, length: header.nbytesInfo });
-    const [keysBytes, infoBytes] = await file.readRanges(ranges);
-    file.root.setKeys(parseKeyList(keysBytes!, dir.seekKeys, ctx));
+    const tailStart = Math.max(head.length, size - tailBytes);
+    if (tailStart < size) ranges.push({ offset: tailStart, length: size - tailStart });
+    const got = await file.readRanges(ranges);
+    if (tailStart < size) file.cache.push({ offset: tailStart, bytes: got[got.length - 1]! });
+    file.root.setKeys(parseKeyList(got[0]!, dir.seekKeys, ctx));
     if (needStreamers) {
       file.streamerRecord = { seek: header.seekInfo, nbytes: header.nbytesInfo };
-      file.streamerBytes = infoBytes;
+      file.streamerBytes = got[1];
     }
     return file;
   }
+
+  /** Bytes already read at open (the head and the tail), served without another request. */
+  private readonly cache: { offset: number; bytes: Uint8Array }[] = [];
 
   private streamerBytes: Uint8Array | undefined;
 
@@ -133,7 +160,17 @@ export class RootFile {
         throw new RootError('LIMIT', `record at byte ${r.offset} is ${r.length} bytes, over the ${this.limits.maxObjectBytes}-byte limit`, { ...this.context, offset: r.offset });
       }
     }
+    const held = ranges.map((r) => this.cached(r.offset, r.length));
+    if (held.every((b) => b !== undefined)) return held as Uint8Array[];
     return this.source.read(ranges);
+  }
+
+  /** The bytes [offset, offset + length) if a read made at open holds them. */
+  private cached(offset: number, length: number): Uint8Array | undefined {
+    for (const c of this.cache) {
+      if (offset >= c.offset && offset + length <= c.offset + c.bytes.length) return c.bytes.subarray(offset - c.offset, offset - c.offset + length);
+    }
+    return undefined;
   }
 
   /**
@@ -222,6 +259,22 @@ export class RootDirectory {
     const dir = new RootDirectory(this.file, this.path ? `${this.path}/${name}` : name, parseKeyList(keysBytes!, rec.seekKeys, this.file.context), rec.seekKeys);
     this.subdirs.set(name, dir);
     return dir;
+  }
+}
+
+/**
+ * The first HEADER_PROBE bytes (or the whole file if smaller). The size is not
+ * asked first: a remote source learns it from this response. A file shorter
+ * than the probe makes the read fail as TRUNCATED; the size is known then.
+ */
+async function readHead(source: ByteSource): Promise<Uint8Array> {
+  try {
+    return (await source.read([{ offset: 0, length: HEADER_PROBE }]))[0]!;
+  } catch (e) {
+    if (!(e instanceof RootError) || e.code !== 'TRUNCATED') throw e;
+    const size = await source.size();
+    if (size >= HEADER_PROBE) throw e;
+    return size === 0 ? new Uint8Array(0) : (await source.read([{ offset: 0, length: size }]))[0]!;
   }
 }
 

@@ -5,9 +5,25 @@
 // 5.2x to 6.3x), using each object's byte count to step over members we do not
 // need (attributes, aliases, indices, friends), so a newer minor version that
 // appends members still opens.
+//
+// Opening a tree reads only what every caller needs: the tree's own fields and,
+// for each top-level branch, its name, entry count, number of sub-branches and
+// byte span in the record. A branch's full record (leaves, baskets,
+// sub-branches) is parsed the first time it is asked for (by name, by path, or
+// by walking all branches), so opening a ~1,500-branch PHYSLITE tree to read
+// 25 branches parses 25 records. References inside a record to objects of a
+// branch not parsed yet (a count leaf, a class name) are resolved by parsing
+// that branch then (see Cursor.onMissingObject), so results are the same as
+// parsing everything at once.
+//
+// Counts read from the file are checked before they size a loop or an
+// allocation: every branch must hold as many entries as the tree says and its
+// baskets must cover them, and the cluster list is bounded by the baskets
+// that exist (a tree claiming 2^52 one-entry clusters is CORRUPT at once, not
+// a loop of 2^52 steps).
 
 import { Cursor } from './cursor';
-import { RootError, type ErrorContext } from './errors';
+import { RootError, withErrorContext, type ErrorContext } from './errors';
 import type { RootFile, KeyInfo } from './file';
 
 export interface LeafInfo {
@@ -89,6 +105,19 @@ export interface ClusterRange {
   entryStop: number;
 }
 
+/** What opening a tree learns about a top-level branch without parsing its record. */
+interface BranchSpan {
+  name: string;
+  className: string;
+  /** Buffer position of the element's tag (where objectAny starts) and of its end. */
+  start: number;
+  end: number;
+  /** fEntries of the branch. */
+  entries: number;
+  /** Number of sub-branches (elements of its fBranches array). */
+  subBranches: number;
+}
+
 export class Tree {
   readonly file: RootFile;
   readonly key: KeyInfo;
@@ -100,8 +129,15 @@ export class Tree {
   autoFlush = 0;
   clusterRangeEnd: number[] = [];
   clusterSize: number[] = [];
-  branches: Branch[] = [];
-  private byName = new Map<string, Branch>();
+  /** The record the branches are parsed from, until every branch is. */
+  private record: Cursor | undefined;
+  private spans: BranchSpan[] = [];
+  /** Parsed top-level branches, by span; all of them once `complete`. */
+  private parsed: (Branch | undefined)[] = [];
+  private parsing: boolean[] = [];
+  private complete: Branch[] | undefined;
+  private topIndex = new Map<string, number>();
+  private byName: Map<string, Branch> | undefined;
 
   constructor(file: RootFile, key: KeyInfo) {
     this.file = file;
@@ -112,30 +148,124 @@ export class Tree {
     return { file: this.file.name, tree: this.name };
   }
 
+  /** Top-level branches (parses every branch record on first use). */
+  get branches(): Branch[] {
+    if (!this.complete) {
+      for (let i = 0; i < this.spans.length; i++) this.parseSpan(i);
+      this.complete = this.parsed as Branch[];
+      this.record = undefined;
+    }
+    return this.complete;
+  }
+
+  /** Names of the top-level branches, in order, without parsing their records. */
+  topLevelNames(): string[] {
+    return this.spans.map((s) => s.name);
+  }
+
   /** Every branch, depth first. */
   *allBranches(): Generator<Branch> {
     for (const b of this.branches) yield* b.walk();
   }
 
-  index(): void {
-    for (const b of this.allBranches()) {
-      if (!this.byName.has(b.name)) this.byName.set(b.name, b);
-      this.byName.set(b.path, b);
+  /**
+   * Name and parent name of every branch, depth first, as allBranches() would
+   * give them, parsing only the records of top-level branches that have
+   * sub-branches (a schema built from names does not need the others).
+   */
+  *branchNames(): Generator<{ name: string; parent: string | undefined }> {
+    for (let i = 0; i < this.spans.length; i++) {
+      const span = this.spans[i]!;
+      if (span.subBranches === 0 && !this.parsed[i]) yield { name: span.name, parent: undefined };
+      else for (const b of this.parseSpan(i).walk()) yield { name: b.name, parent: b.parent?.name };
     }
   }
 
-  /** A branch by full name or by "/"-joined path. */
+  /** Builds the full name index (parses every branch). */
+  index(): void {
+    if (this.byName) return;
+    const byName = new Map<string, Branch>();
+    for (const b of this.allBranches()) {
+      if (!byName.has(b.name)) byName.set(b.name, b);
+      byName.set(b.path, b);
+    }
+    this.byName = byName;
+  }
+
+  /**
+   * A branch by full name or by "/"-joined path. The rule is that of the full
+   * index: a top-level branch of that name (the last one, if several), else
+   * the branch with that path, else the first branch of that name depth
+   * first. Only the records needed to decide are parsed.
+   */
   branch(name: string): Branch {
-    const b = this.byName.get(name);
+    const b = this.find(name);
     if (!b) {
-      const similar = [...this.byName.keys()].filter((n) => n.toLowerCase().includes(name.toLowerCase().split('.').pop() ?? name)).slice(0, 8);
+      this.index();
+      const similar = [...this.byName!.keys()].filter((n) => n.toLowerCase().includes(name.toLowerCase().split('.').pop() ?? name)).slice(0, 8);
       throw new RootError('NOT_FOUND', `no branch "${name}"${similar.length ? ` (similar: ${similar.join(', ')})` : ''}`, this.context);
     }
     return b;
   }
 
   hasBranch(name: string): boolean {
-    return this.byName.has(name);
+    return this.find(name) !== undefined;
+  }
+
+  private find(name: string): Branch | undefined {
+    if (this.byName) return this.byName.get(name);
+    const top = this.topIndex.get(name);
+    if (top !== undefined) return this.parseSpan(top);
+    if (name.includes('/')) {
+      // the top-level branches whose name starts the path hold every branch with that path
+      let found: Branch | undefined;
+      for (let i = 0; i < this.spans.length; i++) {
+        if (!name.startsWith(this.spans[i]!.name + '/')) continue;
+        for (const b of this.parseSpan(i).walk()) if (b.path === name) found = b;
+      }
+      if (found) return found;
+    }
+    this.index();
+    return this.byName!.get(name);
+  }
+
+  /** Parses the record of top-level branch `i` (once) and checks its counts. */
+  private parseSpan(i: number): Branch {
+    const done = this.parsed[i];
+    if (done) return done;
+    const span = this.spans[i]!;
+    const record = this.record!;
+    if (this.parsing[i]) throw new RootError('CORRUPT', `the record of branch ${span.name} refers to itself`, { ...this.context, branch: span.name });
+    this.parsing[i] = true;
+    try {
+      const b = withErrorContext({ file: this.file.name, tree: this.name }, () => {
+        const obj = record.objectAt(span.start, (cls, cur) => readBranchObject(cls, cur, null, this.entries));
+        if (!(obj instanceof Branch)) throw new RootError('CORRUPT', `top-level branch ${span.name} did not parse as a ${span.className}`, { ...this.context, branch: span.name });
+        for (const x of obj.walk()) checkBranchEntries(this, x, this.file.limits.maxObjectBytes);
+        return obj;
+      });
+      this.parsed[i] = b;
+      return b;
+    } finally {
+      this.parsing[i] = false;
+    }
+  }
+
+  /** Called by the record cursor when a reference points into a branch not parsed yet. */
+  private resolveReference(bufferPos: number): void {
+    // spans are in record order: binary search for the one holding the position
+    let lo = 0;
+    let hi = this.spans.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = this.spans[mid]!;
+      if (bufferPos < s.start) hi = mid - 1;
+      else if (bufferPos >= s.end) lo = mid + 1;
+      else {
+        if (!this.parsed[mid] && !this.parsing[mid]) this.parseSpan(mid);
+        return;
+      }
+    }
   }
 
   /**
@@ -145,21 +275,53 @@ export class Tree {
    * clusters; without either, basket boundaries of the first branch with data.
    */
   clusters(): ClusterRange[] {
-    // computed once: without cluster metadata it walks ~1500 branches for basket edges
+    // computed once: without cluster metadata it walks branches for basket edges
     this.clusterCache ??= this.computeClusters();
     return this.clusterCache.map((c) => ({ ...c }));
   }
 
   private clusterCache: ClusterRange[] | undefined;
 
+  /** The first branch, depth first, that has baskets (parsing top-level branches in order until one does). */
+  private firstBranchWithBaskets(): Branch | undefined {
+    for (let i = 0; i < this.spans.length; i++) {
+      for (const b of this.parseSpan(i).walk()) if (b.baskets.length > 0) return b;
+    }
+    return undefined;
+  }
+
   private computeClusters(): ClusterRange[] {
-    const out: ClusterRange[] = [];
     const total = this.entries;
+    if (total === 0) return [];
+    const ref = this.firstBranchWithBaskets();
+    // no branch stores anything: one cluster, nothing to flush
+    if (!ref) return [{ entryStart: 0, entryStop: total }];
+    // Every cluster starts a new basket in every branch with data, so there are
+    // at most as many clusters as the reference branch has baskets: count first,
+    // then build, so a hostile fAutoFlush or cluster range never drives a long loop.
+    const limit = ref.baskets.length;
+    const tooMany = (n: number) =>
+      new RootError('CORRUPT', `the tree's cluster layout (fAutoFlush=${this.autoFlush}, ${this.clusterRangeEnd.length} cluster ranges) makes ${n > Number.MAX_SAFE_INTEGER ? 'more than 2^53' : n} clusters for ${total} entries, but branch ${ref.name} has only ${limit} baskets`, { ...this.context, branch: ref.name });
+    let count = 0;
     let start = 0;
+    const ranges: { last: number; size: number }[] = [];
     for (let i = 0; i < this.clusterRangeEnd.length && start < total; i++) {
       const last = Math.min(this.clusterRangeEnd[i]!, total - 1);
+      if (!(last >= start - 1)) throw new RootError('CORRUPT', `cluster range ${i} ends at entry ${this.clusterRangeEnd[i]}, before the previous one`, this.context);
       let size = this.clusterSize[i]!;
       if (size <= 0) size = this.autoFlush > 0 ? this.autoFlush : last - start + 1;
+      if (last >= start) count += Math.ceil((last - start + 1) / size);
+      if (count > limit) throw tooMany(count);
+      ranges.push({ last, size });
+      start = Math.max(start, last + 1);
+    }
+    if (start < total && this.autoFlush > 0) {
+      count += Math.ceil((total - start) / this.autoFlush);
+      if (count > limit) throw tooMany(count);
+    }
+    const out: ClusterRange[] = [];
+    start = 0;
+    for (const { last, size } of ranges) {
       while (start <= last) {
         const stop = Math.min(start + size, last + 1);
         out.push({ entryStart: start, entryStop: stop });
@@ -174,9 +336,9 @@ export class Tree {
           start = stop;
         }
       } else {
-        const ref = [...this.allBranches()].find((b) => b.baskets.length > 0);
-        const edges = ref ? ref.baskets.map((b) => b.entryStop).filter((e) => e > start && e <= total) : [];
-        for (const e of edges) {
+        for (const b of ref.baskets) {
+          const e = b.entryStop;
+          if (e <= start || e > total) continue;
           out.push({ entryStart: start, entryStop: e });
           start = e;
         }
@@ -185,6 +347,141 @@ export class Tree {
     }
     return out;
   }
+
+  /**
+   * Records where each top-level branch is in the record (a skim: tag, name,
+   * entry and sub-branch counts), checking each branch's entry count against
+   * the tree's. The full records are parsed later, on demand.
+   */
+  skimBranches(c: Cursor): void {
+    const { end } = c.versionHeader('TTree branches');
+    c.tobject();
+    c.tstring(); // fName
+    const n = c.i32();
+    c.i32(); // fLowerBound
+    // every element takes at least 4 bytes (a null pointer)
+    if (n < 0 || n * 4 > c.remaining()) throw c.error('CORRUPT', `TTree branches claims ${n} elements in ${c.remaining()} bytes`);
+    for (let i = 0; i < n; i++) {
+      const span = skimElement(c);
+      if (span === 'eager') {
+        // a layout the skim does not follow (an element without a byte count,
+        // a reference to an earlier element): parse everything now, as a full read does
+        this.record = c;
+        this.readAllEagerly(c, n - i);
+        c.skipTo(end, 'TTree branches');
+        return;
+      }
+      if (!span) continue;
+      if (span.entries !== this.entries) throw entriesMismatch(this, span.name, span.entries);
+      this.topIndex.set(span.name, this.spans.length);
+      this.spans.push(span);
+      this.parsed.push(undefined);
+      this.parsing.push(false);
+    }
+    c.skipTo(end, 'TTree branches');
+    this.record = c;
+    c.onMissingObject = (pos) => this.resolveReference(pos);
+  }
+
+  /** Parses the remaining `count` elements of the branch array in order (the fallback of skimBranches). */
+  private readAllEagerly(c: Cursor, count: number): void {
+    const out = this.parsed.slice();
+    for (let k = 0; k < this.spans.length; k++) out[k] = this.parseSpan(k);
+    for (let k = 0; k < count; k++) {
+      const obj = c.objectAny((cls, cur) => readBranchObject(cls, cur, null, this.entries));
+      if (obj instanceof Branch) {
+        for (const x of obj.walk()) checkBranchEntries(this, x, this.file.limits.maxObjectBytes);
+        out.push(obj);
+      }
+    }
+    this.complete = out as Branch[];
+    this.parsed = out;
+    this.spans = [];
+    this.topIndex.clear();
+    this.record = undefined;
+  }
+}
+
+function entriesMismatch(tree: Tree, branch: string, entries: number): RootError {
+  return new RootError(
+    'CORRUPT',
+    `the tree says it has ${tree.entries} entries but branch ${branch} holds ${entries}: the file is inconsistent (ROOT would read ${tree.entries} entries and leave the missing ones unread or the extra ones unseen)`,
+    { ...tree.context, branch },
+  );
+}
+
+/**
+ * A branch must hold exactly the tree's entries, and its baskets (when it
+ * has any) must cover them from entry 0 without gaps; no basket may claim
+ * more entries than the largest object the decoder inflates has bytes.
+ */
+function checkBranchEntries(tree: Tree, b: Branch, maxObjectBytes: number): void {
+  if (b.entries !== tree.entries) throw entriesMismatch(tree, b.name, b.entries);
+  if (b.baskets.length === 0) return;
+  let covered = 0;
+  for (const k of b.baskets) {
+    if (k.entryStart !== covered) {
+      throw new RootError('CORRUPT', `basket ${k.index} starts at entry ${k.entryStart}, but the baskets before it end at ${covered}`, { ...tree.context, branch: b.name, basket: k.index });
+    }
+    // an entry takes at least one byte of an inflated basket
+    if (k.entryStop - k.entryStart > maxObjectBytes) {
+      throw new RootError('CORRUPT', `basket ${k.index} claims ${k.entryStop - k.entryStart} entries, more than a basket of at most ${maxObjectBytes} bytes can hold`, { ...tree.context, branch: b.name, basket: k.index });
+    }
+    covered = k.entryStop;
+  }
+  if (covered !== b.entries) {
+    throw new RootError('CORRUPT', `the baskets of branch ${b.name} cover ${covered} entries, the branch and the tree say ${b.entries}`, { ...tree.context, branch: b.name });
+  }
+}
+
+/**
+ * Skims one element of the tree's branch array: returns its span, undefined
+ * for a null or non-branch element, or 'eager' for a layout the skim does
+ * not handle (no byte count, or a reference to an object read before).
+ */
+function skimElement(c: Cursor): BranchSpan | undefined | 'eager' {
+  const at = c.pos;
+  const first = c.u32();
+  if (first === 0) return undefined;
+  if ((first & 0x40000000) === 0 || first === 0xffffffff) {
+    c.seek(at);
+    return 'eager';
+  }
+  const end = at + 4 + (first & ~0x40000000);
+  if (end > c.length) throw c.error('CORRUPT', `branch element byte count ${first & ~0x40000000} runs past the record`, at);
+  c.seek(at);
+  // read the tag (registering a new class name, as a full read does), then peek into the body
+  let span: BranchSpan | undefined;
+  c.objectAny((cls, cur) => {
+    if (!BRANCH_CLASSES.has(cls)) return undefined;
+    span = { ...peekBranch(cls, cur), className: cls, start: at, end };
+    return undefined; // skipped to its end by objectAny
+  });
+  if (c.pos !== end) throw c.error('CORRUPT', `branch element did not end at its byte count`, at);
+  // the skim registered "nothing" at the element's position: the parse on demand registers the branch
+  c.refs.delete(at + c.refBase + 2);
+  return span;
+}
+
+/** Name, entries and sub-branch count of a branch, read from the start of its record. */
+function peekBranch(cls: string, c: Cursor): { name: string; entries: number; subBranches: number } {
+  if (cls !== 'TBranch') c.versionHeader(cls);
+  const { version } = c.versionHeader('TBranch');
+  if (version < 10 || version > 13) throw c.error('UNSUPPORTED', `TBranch version ${version} (supported: 10–13)`);
+  const { name } = c.tnamed();
+  c.skipObject('TAttFill');
+  c.skip(4 * 4 + 8); // fCompress, fBasketSize, fEntryOffsetLen, fWriteBasket, fEntryNumber
+  if (version >= 13) c.skipObject('TIOFeatures');
+  c.skip(3 * 4); // fOffset, fMaxBaskets, fSplitLevel
+  const entries = c.i64();
+  if (entries < 0) throw c.error('CORRUPT', `branch ${name} has ${entries} entries`);
+  // fFirstEntry, fTotBytes, fZipBytes, then the fBranches TObjArray header
+  c.skip((version >= 11 ? 3 : 2) * 8);
+  c.versionHeader('TBranch sub-branches');
+  c.tobject();
+  c.tstring();
+  const subBranches = c.i32();
+  return { name, entries, subBranches };
 }
 
 /** Parses a TTree from its uncompressed key payload. */
@@ -225,10 +522,8 @@ export function parseTree(file: RootFile, key: KeyInfo, data: Uint8Array, keylen
   }
   if (version >= 20) c.skipObject('TIOFeatures');
   if (tree.entries < 0) throw c.error('CORRUPT', `TTree has ${tree.entries} entries`);
-  const branches = c.objArray((cls, cur) => readBranchObject(cls, cur, null, tree.entries), 'TTree branches');
-  tree.branches = branches.filter((b): b is Branch => b instanceof Branch);
+  tree.skimBranches(c);
   c.skipTo(end, 'TTree');
-  tree.index();
   return tree;
 }
 
