@@ -1,0 +1,143 @@
+// Compressing objects into ROOT's block format for writing: each block is a
+// 9-byte header ("ZL"/"ZS"/"L4"/"XZ", method byte, compressed and
+// uncompressed sizes as 3-byte little-endian numbers) and the codec's data;
+// an object larger than 0xffffff bytes spans several blocks. When the blocks
+// are not smaller than the object, the object is stored as is (ROOT's rule,
+// which readers follow when they see fNbytes - fKeylen >= fObjlen).
+//
+//   zlib:N  node:zlib deflate at level N (a zlib stream, as ROOT writes)
+//   zstd:N  one zstd frame per block, with its content size and no checksum,
+//           from the zstd library compiled to WebAssembly (@bokuweb/zstd-wasm)
+//   lz4:N   an 8-byte big-endian XXH64 of the LZ4 block, then the block, from
+//           our own greedy LZ4 compressor (the level is recorded, not used)
+//   lzma:N  an xz stream of uncompressed LZMA2 chunks (see xz-stored.ts): the
+//           baskets end up stored uncompressed, with fCompress saying lzma
+
+import { createRequire } from 'node:module';
+import { deflateSync } from 'node:zlib';
+import { RootError } from '../errors';
+import { xxhash64 } from '../compression/xxhash64';
+import { lz4Bound, lz4CompressBlock } from './lz4-block';
+import { xzStored } from './xz-stored';
+
+export type CodecName = 'zlib' | 'zstd' | 'lz4' | 'lzma';
+
+export interface CompressionSetting {
+  codec: CodecName;
+  level: number;
+}
+
+const ALGORITHM_NUMBER: Record<CodecName, number> = { zlib: 1, lzma: 2, lz4: 4, zstd: 5 };
+const LEVELS: Record<CodecName, [number, number]> = { zlib: [1, 9], lzma: [1, 9], lz4: [1, 12], zstd: [1, 22] };
+const BLOCK_LIMIT = 0xffffff;
+const HEADER = 9;
+
+/** Parses "zstd:5", "zlib:1", "lz4:4", "lzma:9". */
+export function parseCompression(text: string): CompressionSetting {
+  const m = /^(zlib|zstd|lz4|lzma):(\d+)$/.exec(text.trim());
+  if (!m) throw new RootError('BAD_ARGUMENT', `compression "${text}" is not CODEC:LEVEL with CODEC one of zlib, zstd, lz4, lzma (e.g. zstd:5)`);
+  const codec = m[1] as CodecName;
+  const level = Number(m[2]);
+  const [lo, hi] = LEVELS[codec];
+  if (level < lo || level > hi) throw new RootError('BAD_ARGUMENT', `${codec} level ${level} is outside ${lo}–${hi}`);
+  return { codec, level };
+}
+
+/** ROOT's fCompress number: algorithm × 100 + level (505 for zstd level 5). */
+export function rootCompressionNumber(s: CompressionSetting): number {
+  return ALGORITHM_NUMBER[s.codec] * 100 + s.level;
+}
+
+export interface Compressor {
+  readonly setting: CompressionSetting;
+  /** The object as ROOT blocks, or null when they would not be smaller than the object (store it as is). */
+  compress(data: Uint8Array): Uint8Array | null;
+}
+
+interface ZstdWasm {
+  init(): Promise<void>;
+  compress(data: Uint8Array, level: number): Uint8Array;
+}
+
+let zstdWasm: Promise<ZstdWasm> | undefined;
+
+/**
+ * Loads the zstd WebAssembly module once. It is required at run time (not
+ * bundled), so that the package finds its .wasm file beside its own code.
+ */
+function loadZstd(): Promise<ZstdWasm> {
+  zstdWasm ??= (async () => {
+    const z = createRequire(import.meta.url)('@bokuweb/zstd-wasm') as ZstdWasm;
+    await z.init();
+    return z;
+  })();
+  return zstdWasm;
+}
+
+/** The codec's payload of one block (without the 9-byte header). */
+type BlockEncoder = (src: Uint8Array, start: number, end: number) => Uint8Array;
+
+export async function createCompressor(setting: CompressionSetting): Promise<Compressor> {
+  const { codec, level } = setting;
+  let tag: [number, number, number];
+  let encode: BlockEncoder;
+  switch (codec) {
+    case 'zlib':
+      tag = [0x5a, 0x4c, 8]; // "ZL", deflate
+      encode = (src, s, e) => deflateSync(src.subarray(s, e), { level });
+      break;
+    case 'zstd': {
+      tag = [0x5a, 0x53, 1]; // "ZS", zstd format version 1
+      const z = await loadZstd();
+      encode = (src, s, e) => z.compress(src.subarray(s, e), level);
+      break;
+    }
+    case 'lz4': {
+      tag = [0x4c, 0x34, 1]; // "L4", LZ4 format version 1
+      encode = (src, s, e) => {
+        const out = new Uint8Array(8 + lz4Bound(e - s));
+        const n = lz4CompressBlock(src, s, e, out, 8);
+        const h = xxhash64(out, 0, 8, 8 + n);
+        new DataView(out.buffer).setUint32(0, h.hi);
+        new DataView(out.buffer).setUint32(4, h.lo);
+        return out.subarray(0, 8 + n);
+      };
+      break;
+    }
+    case 'lzma':
+      tag = [0x58, 0x5a, 0]; // "XZ"
+      encode = (src, s, e) => xzStored(src, s, e);
+      break;
+  }
+  return {
+    setting,
+    compress(data: Uint8Array): Uint8Array | null {
+      const parts: Uint8Array[] = [];
+      let total = 0;
+      for (let s = 0; s < data.length; s += BLOCK_LIMIT) {
+        const e = Math.min(data.length, s + BLOCK_LIMIT);
+        const payload = encode(data, s, e);
+        total += HEADER + payload.length;
+        if (total >= data.length || payload.length > BLOCK_LIMIT) return null;
+        parts.push(payload);
+      }
+      const out = new Uint8Array(total);
+      let p = 0;
+      parts.forEach((payload, i) => {
+        const raw = Math.min(BLOCK_LIMIT, data.length - i * BLOCK_LIMIT);
+        out[p] = tag[0];
+        out[p + 1] = tag[1];
+        out[p + 2] = tag[2];
+        out[p + 3] = payload.length & 0xff;
+        out[p + 4] = (payload.length >>> 8) & 0xff;
+        out[p + 5] = (payload.length >>> 16) & 0xff;
+        out[p + 6] = raw & 0xff;
+        out[p + 7] = (raw >>> 8) & 0xff;
+        out[p + 8] = (raw >>> 16) & 0xff;
+        out.set(payload, p + HEADER);
+        p += HEADER + payload.length;
+      });
+      return out;
+    },
+  };
+}
