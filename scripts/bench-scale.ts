@@ -1,6 +1,6 @@
 // Measured at scale: the reference analysis on production-shaped synthetic
 // PHYSLITE files (ZSTD 5, AutoFlush 500, ~1 GB; made once into .cache/scale/
-// by `physlite synth`), on one core. One run measures:
+// by the synth writer, scripts/lib/scale-files.ts), on one core. One run measures:
 //
 //   rate      decode + analysis events/s and MB/s of file (local file, child
 //             process); the bare codec ceiling (decompressing the same baskets
@@ -24,7 +24,7 @@
 //   npm run bench:scale [-- --quick] [--trials 3] [--sizes 1,2,4] [--job] [--job-gb 8] [--latencies 5,30,100] [--file PATH]
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { open as openFs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,13 +40,11 @@ import { describePlan, type ReadPlanKind } from '../shared/root/source/read-stra
 import { MiB } from '../shared/root/source/planner';
 import { estimateCost } from '../shared/pipeline/cost';
 import { startShapedServer, DEFAULT_BYTES_PER_SECOND, DEFAULT_FIRST_BYTE_MS } from './lib/shaped-server';
-import { samplePath } from './lib/samples';
+import { scaleFile } from './lib/scale-files';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = path.join(ROOT, '.cache/scale');
 const SELF = fileURLToPath(import.meta.url);
-/** ~8.2 kB per event at ZSTD 5 (PHYSLITE-PRODUCTION.md): ~110,000 events per GB, corrected from the first file made. */
-const EVENTS_PER_GB_GUESS = 110_000;
 const GB = 1e9;
 
 const { values } = parseArgs({
@@ -206,37 +204,15 @@ const TRIALS = Number(values.trials ?? (QUICK ? 2 : 3));
 const SIZES = (values.sizes ?? (QUICK ? '0.1,0.2,0.4' : '1,2,4')).split(',').map(Number);
 const LATENCIES = values.latencies!.split(',').map(Number);
 
-async function synthFile(gb: number, seed: number, eventsPerGb: number): Promise<{ path: string; writeSeconds: number | null }> {
-  const events = Math.round(gb * eventsPerGb);
-  const out = path.join(CACHE, `physlite-zstd5-af500-e${events}-s${seed}.root`);
-  if (existsSync(out)) return { path: out, writeSeconds: null };
-  mkdirSync(CACHE, { recursive: true });
-  const from = await samplePath('PHYSLITE_example.root');
-  const t0 = performance.now();
-  const tmp = `${out}.part`;
-  execFileSync(process.execPath, [path.join(ROOT, 'bin/physlite.js'), 'synth', '--from', from, '--events', String(events), '--compression', 'zstd:5', '--auto-flush', '500', '--seed', String(seed), '--out', tmp], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const { renameSync } = await import('node:fs');
-  renameSync(tmp, out);
-  return { path: out, writeSeconds: (performance.now() - t0) / 1000 };
-}
-
 console.error(`bench:scale ${QUICK ? '(quick) ' : ''}node ${process.version}, ${os.cpus().length} cores, load ${load()}`);
 const files: { gb: number; path: string; bytes: number; writeSeconds: number | null }[] = [];
-let eventsPerGb = EVENTS_PER_GB_GUESS;
 if (values.file) {
   files.push({ gb: statSync(values.file).size / GB, path: values.file, bytes: statSync(values.file).size, writeSeconds: null });
 } else {
   for (const gb of SIZES) {
-    const f = await synthFile(gb, 1, eventsPerGb);
-    const bytes = statSync(f.path).size;
-    files.push({ gb, path: f.path, bytes, writeSeconds: f.writeSeconds });
-    console.error(`  file ${path.basename(f.path)}: ${(bytes / GB).toFixed(2)} GB${f.writeSeconds !== null ? `, written in ${f.writeSeconds.toFixed(0)} s` : ' (cached)'}`);
-    if (files.length === 1) {
-      // size the next files from the first one's real bytes per event
-      const pf = await PhysliteFile.open(f.path);
-      eventsPerGb = (pf.entries / bytes) * GB;
-      await pf.close();
-    }
+    const f = await scaleFile(gb);
+    files.push({ gb, ...f });
+    console.error(`  file ${path.basename(f.path)}: ${(f.bytes / GB).toFixed(2)} GB${f.writeSeconds !== null ? `, written in ${f.writeSeconds.toFixed(0)} s` : ' (cached)'}`);
   }
 }
 const shard = files[0]!;
@@ -434,12 +410,13 @@ const tbItem = (word: string) => tbReport.items.filter((i) => i.item.includes(wo
 let job: { gb: number; files: number; jobSeconds: number; runSeconds: number; events: number } | null = null;
 if (values.job) {
   const want = Number(values['job-gb']);
-  const jobFiles: string[] = [];
-  let total = 0;
-  for (let seed = 1; total < want * GB; seed++) {
-    const f = await synthFile(1, seed, eventsPerGb);
+  // the files measured above, then 1 GB files of further seeds until there are enough bytes
+  const jobFiles: string[] = files.map((f) => f.path);
+  let total = files.reduce((s, f) => s + f.bytes, 0);
+  for (let seed = 2; total < want * GB; seed++) {
+    const f = await scaleFile(1, seed);
     jobFiles.push(f.path);
-    total += statSync(f.path).size;
+    total += f.bytes;
   }
   const bin = path.join(ROOT, 'bin/physlite.js');
   const timeIt = (args: string[]) => {
