@@ -22,9 +22,18 @@ import {
   isCompressedObject,
   lz4DecodeBlock,
   parseBlockHeader,
+  replaceNodeZstdDecompress,
   setInflateImplementation,
+  setZstdImplementation,
+  zstdDecoders,
+  zstdImplementation,
+  zstdReady,
+  zstdWasmFailure,
   type InflateImplementation,
+  type NodeZstdDecompress,
+  type ZstdDecoderName,
 } from '../shared/root/compression';
+import { decompress as fzstdDecompress } from 'fzstd';
 import { DEFAULT_LIMITS, RootError, type ErrorContext, type RootErrorCode } from '../shared/root/errors';
 import { xxhash64, xxhash64Hex } from '../shared/root/compression/xxhash64';
 import lz4js from 'lz4js';
@@ -34,6 +43,8 @@ import { sampleBytes } from '../scripts/lib/samples';
 const SAMPLES = new Map<string, Uint8Array>();
 for (const name of [...['zlib', 'lz4', 'lzma', 'zstd', 'uncompressed'].map((c) => `uproot-HZZ-${c}.root`), 'DAOD_PHYSLITE_21.2.108.0.art.pool.root']) SAMPLES.set(name, await sampleBytes(name));
 const IMPLS: InflateImplementation[] = ['node', 'fflate'];
+// the WASM zstd decoder starts asynchronously (RootFile.open awaits this too)
+await zstdReady();
 const MAXBLOCK = 0xffffff;
 const CTX: ErrorContext = { file: 'sample.root', branch: 'Muon_Px', basket: 7, offset: 1000 };
 
@@ -599,33 +610,120 @@ describe('zstd', () => {
   const t300 = textData(300, 3);
   const zs = (name: keyof typeof FIXTURES, size: number) => block('ZS', 1, fromBase64(FIXTURES[name]), size);
 
-  test('decodes frames with and without content size and checksum', () => {
-    assert.deepEqual(decompressObject(zs('t10k_zst', 10000), 10000, CTX), t10k, 'content size + checksum');
-    assert.deepEqual(decompressObject(zs('t300_nofcs_zst', 300), 300, CTX), t300, 'checksum, no content size');
-    assert.deepEqual(decompressObject(zs('t300_plain_zst', 300), 300, CTX), t300, 'content size, no checksum (as ROOT writes)');
+  test('the WASM decoder starts; Node >= 22.15 adds its built-in, and the default uses what there is', () => {
+    const have = zstdDecoders();
+    assert.ok(have.includes('wasm'), zstdWasmFailure() ?? 'wasm missing');
+    assert.equal(have.includes('node'), typeof (nodeZlib as { zstdDecompressSync?: unknown }).zstdDecompressSync === 'function');
+    assert.equal(zstdImplementation(), have.includes('node') ? 'node+wasm' : 'wasm');
   });
 
-  test('the content checksum is verified', () => {
-    const b = zs('t10k_zst', 10000);
-    b[b.length - 1] ^= 1;
-    expectRootError(() => decompressObject(b, 10000, CTX), 'CHECKSUM', /zstd content checksum/);
-    const rnd = prng(9);
-    const clean = zs('t10k_zst', 10000);
-    for (let k = 0; k < 40; k++) {
-      const c = clean.slice();
-      c[9 + 6 + Math.floor(rnd() * (c.length - 15))] ^= 1 << Math.floor(rnd() * 8);
-      expectRootError(() => decompressObject(c, 10000, CTX), ['DECOMPRESSION', 'CHECKSUM']);
+  // every path: each decoder of this process, and the 'node' path through a
+  // stand-in for Node's built-in when this Node has none (see nodeStandIn)
+  const paths: [string, ZstdDecoderName, NodeZstdDecompress | null][] = zstdDecoders().map((d) => [d, d, null]);
+  if (!zstdDecoders().includes('node')) paths.push(["node (a stand-in for Node's built-in)", 'node', nodeStandIn]);
+
+  for (const [label, d, standIn] of paths) {
+    describe(`decoder ${label}`, () => {
+      const run = <T>(fn: () => T): T => {
+        if (standIn) replaceNodeZstdDecompress(standIn);
+        try {
+          return fn();
+        } finally {
+          if (standIn) replaceNodeZstdDecompress(null);
+        }
+      };
+      const dec = (b: Uint8Array, size: number) => run(() => decompressObject(b, size, CTX, DEFAULT_LIMITS, { zstd: d }));
+
+      test('decodes frames with and without content size and checksum', () => {
+        assert.deepEqual(dec(zs('t10k_zst', 10000), 10000), t10k, 'content size + checksum');
+        assert.deepEqual(dec(zs('t300_nofcs_zst', 300), 300), t300, 'checksum, no content size');
+        assert.deepEqual(dec(zs('t300_plain_zst', 300), 300), t300, 'content size, no checksum (as ROOT writes)');
+      });
+
+      test('decodes into the middle of a multi-block object', () => {
+        const out = dec(concat(zs('t300_plain_zst', 300), zs('t10k_zst', 10000)), 10300);
+        assert.deepEqual(out.subarray(0, 300), t300);
+        assert.deepEqual(out.subarray(300), t10k);
+      });
+
+      test('the content checksum is verified', () => {
+        const b = zs('t10k_zst', 10000);
+        b[b.length - 1] ^= 1;
+        expectRootError(() => dec(b, 10000), 'CHECKSUM', /zstd content checksum/);
+        const rnd = prng(9);
+        const clean = zs('t10k_zst', 10000);
+        for (let k = 0; k < 40; k++) {
+          const c = clean.slice();
+          c[9 + 6 + Math.floor(rnd() * (c.length - 15))] ^= 1 << Math.floor(rnd() * 8);
+          expectRootError(() => dec(c, 10000), ['DECOMPRESSION', 'CHECKSUM']);
+        }
+      });
+
+      test('a frame without content size that decodes to more or less than declared is an error', () => {
+        expectRootError(() => dec(zs('t300_nofcs_zst', 299), 299), 'DECOMPRESSION', /more than the 299 bytes|decodes to 300 bytes/);
+        expectRootError(() => dec(zs('t300_nofcs_zst', 301), 301), 'DECOMPRESSION', /decodes to 300 bytes|does not decode/);
+      });
+
+      test('a content size different from the block header, a truncated frame or trailing bytes are errors', () => {
+        expectRootError(() => dec(zs('t300_plain_zst', 299), 299), 'DECOMPRESSION', /content size is 300/);
+        const p = fromBase64(FIXTURES.t300_plain_zst);
+        expectRootError(() => dec(block('ZS', 1, p.subarray(0, p.length - 3), 300), 300), 'DECOMPRESSION', /cut short/);
+        expectRootError(() => dec(block('ZS', 1, concat(p, new Uint8Array(2)), 300), 300), 'DECOMPRESSION', /ends 2 bytes before/);
+        expectRootError(() => dec(block('ZS', 1, bytes('not a zstd frame'), 300), 300), 'DECOMPRESSION', /magic/);
+      });
+
+      test('every ZS block of the HZZ sample decodes to the bytes the other decoders give', () => {
+        const blocks = scanBlocks(readSample('uproot-HZZ-zstd.root')).filter((b) => b.tag === 'ZS');
+        assert.ok(blocks.length >= 50);
+        for (const b of blocks) {
+          const ours = dec(b.raw, b.u);
+          const reference = decompressObject(b.raw, b.u, CTX, DEFAULT_LIMITS, { zstd: 'fzstd' });
+          assert.ok(Buffer.from(ours.buffer, ours.byteOffset, ours.length).equals(reference), `block at ${b.pos}`);
+        }
+      });
+    });
+  }
+
+  test('forcing a decoder: unknown names and missing decoders are typed errors; auto restores the default', () => {
+    assert.throws(() => setZstdImplementation('zlib' as ZstdDecoderName), (e) => e instanceof RootError && e.code === 'BAD_ARGUMENT');
+    if (!zstdDecoders().includes('node')) {
+      assert.throws(() => setZstdImplementation('node'), (e) => e instanceof RootError && e.code === 'UNSUPPORTED' && /22\.15/.test(e.message));
     }
-  });
-
-  test('a content size different from the block header, a truncated frame or trailing bytes are errors', () => {
-    expectRootError(() => decompressObject(zs('t300_plain_zst', 299), 299, CTX), 'DECOMPRESSION', /content size is 300/);
-    const p = fromBase64(FIXTURES.t300_plain_zst);
-    expectRootError(() => decompressObject(block('ZS', 1, p.subarray(0, p.length - 3), 300), 300, CTX), 'DECOMPRESSION', /cut short/);
-    expectRootError(() => decompressObject(block('ZS', 1, concat(p, new Uint8Array(2)), 300), 300, CTX), 'DECOMPRESSION', /ends 2 bytes before/);
-    expectRootError(() => decompressObject(block('ZS', 1, bytes('not a zstd frame'), 300), 300, CTX), 'DECOMPRESSION', /magic/);
+    const before = zstdImplementation();
+    setZstdImplementation('fzstd');
+    try {
+      assert.equal(zstdImplementation(), 'fzstd');
+      assert.deepEqual(decompressObject(zs('t300_plain_zst', 300), 300, CTX), t300);
+    } finally {
+      setZstdImplementation('auto');
+    }
+    assert.equal(zstdImplementation(), before);
   });
 });
+
+/**
+ * Stands in for Node's zlib.zstdDecompressSync where this Node has none,
+ * failing the way Node's does (Node 22.22: `ERR_BUFFER_TOO_LARGE` beyond
+ * maxOutputLength; libzstd's error as `code` "ZSTD_error_…" and `errno`, e.g.
+ * 22 for a wrong checksum). It decodes with fzstd and checks the checksum with
+ * the BigInt reference XXH64 above.
+ */
+function nodeStandIn(buf: Uint8Array, options: { maxOutputLength: number }): { buffer: Buffer } {
+  const libzstdError = (name: string, errno: number) => Object.assign(new Error(name), { code: `ZSTD_error_${name}`, errno });
+  let out: Uint8Array;
+  try {
+    out = fzstdDecompress(buf);
+  } catch {
+    throw libzstdError('corruption_detected', 20);
+  }
+  if (out.length > options.maxOutputLength) throw Object.assign(new RangeError('Cannot create a Buffer larger than the limit'), { code: 'ERR_BUFFER_TOO_LARGE' });
+  if (buf[4] & 4) {
+    const n = buf.length;
+    const stored = (buf[n - 4] | (buf[n - 3] << 8) | (buf[n - 2] << 16) | (buf[n - 1] << 24)) >>> 0;
+    if (Number(xxh64Reference(out) & 0xffffffffn) !== stored) throw libzstdError('checksum_wrong', 22);
+  }
+  return { buffer: Buffer.from(out) };
+}
 
 // ---------------------------------------------------------------------------
 // the sample files: the same TTree in five compressions

@@ -5,6 +5,7 @@ import type { CloudEvent, Request, Response } from '@google-cloud/functions-fram
 import type { HttpRequest, HttpResponse } from '../../shared/pipeline/http';
 import { deliveryFromCloudEvent, DeliveryFormatError } from '../../shared/pipeline/google/cloud-event';
 import type { Delivery } from '../../shared/pipeline/ports';
+import { zstdReady, zstdWasmFailure } from '../../shared/root/compression';
 
 export function toHttpRequest(req: Request): HttpRequest {
   const url = new URL(req.originalUrl || req.url || '/', 'http://function');
@@ -37,4 +38,16 @@ export async function onDelivery(event: CloudEvent<unknown>, name: string, handl
     throw e;
   }
   await handle(delivery);
+}
+
+/**
+ * Logs once, at instance start, which zstd decoder this runtime uses
+ * ('node+wasm' on Node >= 22.15, 'wasm' on older Node; 'node' or 'fzstd'
+ * when WebAssembly failed, with the reason), so a slow runtime shows in the logs.
+ */
+export function logZstdDecoder(name: string): void {
+  void zstdReady().then((impl) => {
+    const failure = zstdWasmFailure();
+    console.log(`${name}: zstd decoder ${impl} (node ${process.version})${failure ? `; WebAssembly decoder unavailable: ${failure}` : ''}`);
+  });
 }

@@ -2,10 +2,11 @@
 import * as ff from '@google-cloud/functions-framework';
 import { googleDeps } from '../../shared/pipeline/google/env';
 import { handleShardDelivery } from '../../shared/pipeline/worker';
-import { onDelivery } from '../lib/adapt';
+import { logZstdDecoder, onDelivery } from '../lib/adapt';
 
 // read when the module loads: a bad setting stops the instance at start, naming the variable
 const deps = googleDeps();
+logZstdDecoder('worker');
 
 const workerId = `${process.env.K_REVISION ?? 'worker'}/${process.pid}`;
 

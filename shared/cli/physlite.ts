@@ -11,6 +11,7 @@ import { InputError, parseCommandLine, UsageError } from './usage';
 import { RUN_USAGE, runCommand } from './run';
 import { PLOT_USAGE, plotCommand } from './plot';
 import { JOB_USAGE, jobCommand } from './job';
+import { SYNTH_USAGE, synthCommand } from './synth';
 import { MergeError } from '../analysis/result';
 
 export { UsageError };
@@ -22,7 +23,7 @@ Usage:
       Trees and their branches: type, entries, compressed and uncompressed bytes.
   physlite dump FILE_OR_URL --tree NAME --branch NAME [--start N] [--stop M]
       The branch's values as one JSON array, one element per entry.
-${RUN_USAGE}${JOB_USAGE}${PLOT_USAGE}
+${RUN_USAGE}${JOB_USAGE}${PLOT_USAGE}${SYNTH_USAGE}
 FILE_OR_URL is a local path, file://, http(s):// (byte-range requests) or gs://bucket/object.
 `;
 
@@ -43,6 +44,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       return plotCommand(rest, out);
     case 'job':
       return jobCommand(rest, out);
+    case 'synth':
+      return synthCommand(rest, out);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -4,7 +4,7 @@
 
 import { Cursor } from './cursor';
 import { DEFAULT_LIMITS, RootError, withErrorContext, type DecodeLimits, type ErrorContext } from './errors';
-import { decompressObject } from './compression';
+import { decompressObject, zstdReady } from './compression';
 import { parseStreamerInfos, type StreamerInfo } from './streamers';
 import type { ByteSource } from './source/types';
 import { parseTree, type Tree } from './tree';
@@ -87,6 +87,8 @@ export class RootFile {
   static async open(source: ByteSource, options: OpenOptions = {}): Promise<RootFile> {
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const ctx: ErrorContext = { file: source.name };
+    // baskets decompress synchronously; the WASM zstd decoder starts once, here
+    await zstdReady();
     const tailBytes = options.tailBytes ?? DEFAULT_TAIL_BYTES;
     if (!Number.isSafeInteger(tailBytes) || tailBytes < 0) throw new RootError('BAD_ARGUMENT', `tailBytes must be a non-negative integer, got ${tailBytes}`, ctx);
     const head = await readHead(source);

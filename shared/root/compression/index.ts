@@ -26,10 +26,12 @@
 //       "none" are accepted too). Decoded by the synchronous LZMA2 decoder
 //       below, which checks every CRC the format has (stream header, block
 //       headers, index, footer, and the data check).
-//   ZS  one zstd frame, decoded by fzstd. fzstd skips the optional content
-//       checksum, so it is verified here when present; the frame content size,
-//       when present, must equal the block's declared size. ROOT writes frames
-//       with a content size and without a checksum.
+//   ZS  one zstd frame. Its structure is walked first: the frame content size,
+//       when present, must equal the block's declared size, and the frame must
+//       end exactly at the block's end. Then libzstd decodes it, as WebAssembly
+//       or Node's built-in (>= 22.15), or fzstd as the fallback (zstd.ts says
+//       which when); the content checksum, when present, is verified on every
+//       path. ROOT writes frames with a content size and without a checksum.
 //
 // Every failure is a RootError carrying the caller's ErrorContext.
 
@@ -38,12 +40,24 @@ import { BlockFailure, fail } from './failure';
 import { decodeLz4Block } from './lz4';
 import { decodeXz } from './xz';
 import { inflateWithFflate, inflateWithNode } from './zlib';
-import { decodeZstdFrame } from './zstd';
+import { decodeZstdFrame, type ZstdDecoderName } from './zstd';
 
 export { adler32 } from './zlib';
 export { lz4DecodeBlock } from './lz4';
 export { crc32, crc64 } from './checksums';
 export { xxhash64, xxhash64Hex } from './xxhash64';
+export {
+  ZSTD_NODE_MIN_BYTES,
+  setZstdImplementation,
+  zstdDecoders,
+  zstdImplementation,
+  zstdReady,
+  zstdWasmFailure,
+  replaceNodeZstdDecompress,
+  type NodeZstdDecompress,
+  type ZstdDecoderName,
+  type ZstdImplementation,
+} from './zstd';
 
 /** Size of the header in front of every compressed block. */
 export const BLOCK_HEADER_SIZE = 9;
@@ -68,6 +82,8 @@ export interface BlockHeader {
 export interface DecompressOptions {
   /** Overrides the process-wide choice made with setInflateImplementation() for this call. */
   inflate?: InflateImplementation;
+  /** Overrides the choice of zstd decoder (setZstdImplementation, or by frame size) for this call. */
+  zstd?: ZstdDecoderName;
 }
 
 const TAGS: Readonly<Record<string, CompressionAlgorithm>> = { ZL: 'zlib', CS: 'old', XZ: 'lzma', L4: 'lz4', ZS: 'zstd' };
@@ -200,7 +216,7 @@ export function decompressObject(
     }
     let produced: Uint8Array;
     try {
-      produced = decodeBlock(header, payload, target, impl);
+      produced = decodeBlock(header, payload, target, impl, options.zstd);
     } catch (e) {
       if (e instanceof BlockFailure) throw new RootError(e.code, `${where}: ${e.message}`, blockContext, { cause: e.cause });
       if (e instanceof RootError) throw e.withContext(blockContext);
@@ -233,7 +249,7 @@ function checkMethod(h: BlockHeader, where: string, context: ErrorContext): void
  * uncompressedSize bytes) it writes there and returns it; without, it returns
  * a new buffer.
  */
-function decodeBlock(h: BlockHeader, payload: Uint8Array, target: Uint8Array | null, impl: InflateImplementation): Uint8Array {
+function decodeBlock(h: BlockHeader, payload: Uint8Array, target: Uint8Array | null, impl: InflateImplementation, zstd: ZstdDecoderName | undefined): Uint8Array {
   const size = h.uncompressedSize;
   switch (h.algorithm) {
     case 'zlib':
@@ -245,7 +261,7 @@ function decodeBlock(h: BlockHeader, payload: Uint8Array, target: Uint8Array | n
     case 'lzma':
       return decodeXz(payload, target ?? new Uint8Array(size));
     case 'zstd':
-      return decodeZstdFrame(payload, target ?? new Uint8Array(size));
+      return decodeZstdFrame(payload, target ?? new Uint8Array(size), zstd);
     default:
       return fail('UNSUPPORTED', `no decoder for tag "${h.tag}"`);
   }
