@@ -61,6 +61,7 @@ const { values } = parseArgs({
     plan: { type: 'string', default: 'auto' },
     'entry-stop': { type: 'string' },
     'decode-bps': { type: 'string' },
+    'receive-bps': { type: 'string' },
   },
   allowPositionals: false,
 });
@@ -80,6 +81,8 @@ interface AnalyseReport {
   requests: number;
   wantedBytes: number;
   maxRssMiB: number;
+  /** CPU seconds of the whole child (startup included). */
+  cpuSeconds: number;
   plan: string;
   alternatives: string[];
   chosen: { kind: string; requests: number; bytes: number; wallSeconds: number; transferSeconds: number };
@@ -87,7 +90,12 @@ interface AnalyseReport {
 
 /** The model's decode rate: measured by the parent and passed down, else the model's default. */
 const DECODE_BPS = values['decode-bps'] ? Number(values['decode-bps']) : undefined;
-const readEnv = DECODE_BPS ? { environment: { decodeBytesPerSecond: DECODE_BPS } } : {};
+const RECEIVE_BPS = values['receive-bps'] ? Number(values['receive-bps']) : undefined;
+const readEnv = { environment: { ...(DECODE_BPS ? { decodeBytesPerSecond: DECODE_BPS } : {}), ...(RECEIVE_BPS ? { receiveBytesPerSecond: RECEIVE_BPS } : {}) } };
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 async function childAnalyse(target: string, plan: string, entryStop: number | undefined): Promise<AnalyseReport> {
   const remote = /^https?:/.test(target);
@@ -108,6 +116,7 @@ async function childAnalyse(target: string, plan: string, entryStop: number | un
     requests: run.requests,
     wantedBytes: c.chosen.wantedBytes,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    cpuSeconds: cpuSeconds(),
     plan: describePlan(c.chosen),
     alternatives: c.alternatives.map(describePlan),
     chosen: { kind: c.chosen.kind, requests: c.chosen.requests, bytes: c.chosen.bytes, wallSeconds: c.chosen.wallSeconds, transferSeconds: c.chosen.transferSeconds },
@@ -156,14 +165,18 @@ async function childTransfer(target: string, plan: string, entryStop: number | u
   const prefetch = new PrefetchSource(inner);
   prefetch.schedule(chosen.units, env.readAhead);
   const t0 = performance.now();
+  const cpu0 = cpuSeconds();
+  const bytes0 = inner.stats.bytes;
   for (let u = 0; u < chosen.units.length; u++) {
     prefetch.advance(u);
     const ranges = chosen.units[u]!.ranges;
     if (ranges.length) await prefetch.read(ranges.slice(0, 1)); // waits for the unit
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds() - cpu0;
+  const bytes = inner.stats.bytes - bytes0;
   await file.close();
-  return { seconds };
+  return { seconds, cpu, bytes };
 }
 
 if (values.child) {
@@ -346,11 +359,14 @@ const openBytes = server.stats.bytes;
 await probe.close();
 console.error(`  open remote: ${openRequests} requests in ${openRounds} sequential round trips, ${(openBytes / 1e3).toFixed(0)} kB, ${remoteOpenMs.toFixed(0)} ms`);
 
+// the plan's bytes alone first: their wall time, and the CPU the client spends taking them in
+server.reset();
+const transfer = await child<{ seconds: number; cpu: number; bytes: number }>('transfer', url, decodeArg);
+const receiveBps = transfer.bytes / Math.max(transfer.cpu, 1e-3);
+decodeArg.push('--receive-bps', String(Math.round(receiveBps)));
 server.reset();
 const remote = await child<AnalyseReport>('analyse', url, decodeArg);
 const remoteStats = { ...server.stats };
-server.reset();
-const transfer = await child<{ seconds: number }>('transfer', url, decodeArg);
 const decodeSeconds = bestRun.seconds * (remote.events / bestRun.events);
 const wallRatio = remote.seconds / Math.max(transfer.seconds, decodeSeconds);
 console.error(`  remote ${remote.plan}: ${remote.seconds.toFixed(1)} s; transfer alone ${transfer.seconds.toFixed(1)} s; ratio to max(transfer, decode) ${wallRatio.toFixed(2)} (load ${load()})`);
@@ -450,6 +466,7 @@ const rows: [string, string][] = [
   ['remote (shaped)', `first byte ${DEFAULT_FIRST_BYTE_MS} ms, ${(DEFAULT_BYTES_PER_SECOND / MiB).toFixed(0)} MiB/s per connection`],
   ['  chosen plan', `${remote.plan}`],
   ['  per GB', `${requestsPerGb.toFixed(0)} requests, ${(bytesPerGb / GB).toFixed(2)} GB transferred, ${shardWallSeconds.toFixed(1)} s wall`],
+  ['  CPU', `remote run ${remote.cpuSeconds.toFixed(1)} CPU-s vs local run ${bestRun.cpuSeconds.toFixed(1)} CPU-s (whole child processes); taking in the plan's bytes alone: ${transfer.cpu.toFixed(1)} CPU-s = ${(receiveBps / 1e6).toFixed(0)} MB per CPU-s`],
   ['  wall / max(transfer, decode)', `${wallRatio.toFixed(2)} (wall ${remote.seconds.toFixed(1)} s, transfer alone ${transfer.seconds.toFixed(1)} s, decode ${decodeSeconds.toFixed(1)} s)`],
   ...plans.map((p): [string, string] => [`  slice ${p.events} ev`, `${p.plan.split(':')[0]}: ${perGb(p.requests, (shard.bytes * p.events) / entries).toFixed(0)} requests/GB, ${(perGb(p.bytes, (shard.bytes * p.events) / entries) / GB).toFixed(2)} GB/GB, ${p.seconds.toFixed(1)} s`]),
   ...latency.map((l): [string, string] => [`  latency ${l.firstByteMs} ms`, `${l.plan}: ${l.seconds.toFixed(1)} s, ${l.requests} GETs`]),
@@ -473,7 +490,7 @@ const json = {
   jsroot: jsrootError ? { error: jsrootError } : { events: sliceEvents, seconds: { min: min(jsroot), median: median(jsroot) }, ours: { min: min(oursDecode), median: median(oursDecode) } },
   open: { localMs: { min: min(openMs), median: median(openMs) }, remote: { requests: openRequests, rounds: openRounds, bytes: openBytes, ms: remoteOpenMs, firstByteMs: DEFAULT_FIRST_BYTE_MS } },
   rss,
-  remote: { firstByteMs: DEFAULT_FIRST_BYTE_MS, bytesPerSecond: DEFAULT_BYTES_PER_SECOND, plan: remote.plan, requestsPerGb, bytesPerGb, wallSecondsPerGb: shardWallSeconds, wallRatio, transferSeconds: transfer.seconds, decodeSeconds, alternatives: remote.alternatives, slicePlans: plans, latency },
+  remote: { firstByteMs: DEFAULT_FIRST_BYTE_MS, bytesPerSecond: DEFAULT_BYTES_PER_SECOND, plan: remote.plan, requestsPerGb, bytesPerGb, wallSecondsPerGb: shardWallSeconds, wallRatio, transferSeconds: transfer.seconds, receiveCpuSeconds: transfer.cpu, receiveBytesPerCpuSecond: receiveBps, cpuSeconds: remote.cpuSeconds, localCpuSeconds: bestRun.cpuSeconds, decodeSeconds, alternatives: remote.alternatives, slicePlans: plans, latency },
   cost: { usdPerTb: tbReport.totalUsd, items: tbReport.items.map((i) => ({ item: i.item, usd: i.usd })) },
   job,
   writes: files.map((f) => ({ gb: f.gb, bytes: f.bytes, writeSeconds: f.writeSeconds })),

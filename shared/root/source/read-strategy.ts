@@ -38,6 +38,13 @@ export interface ReadEnvironment {
   concurrency: number;
   /** Wanted (compressed) basket bytes decoded and analysed per second on one core. */
   decodeBytesPerSecond: number;
+  /**
+   * Bytes per second of CPU the same core spends taking in response bodies
+   * (HTTP parsing, copies): every transferred byte, wanted or not, costs this
+   * on the decoding thread, so a span's extra bytes are not free even when the
+   * network is fast.
+   */
+  receiveBytesPerSecond: number;
   /** USD per request (Cloud Storage Class B: $0.004 / 10,000). */
   requestUsd: number;
   /** USD per second of the instance (vCPU + memory). */
@@ -75,6 +82,7 @@ export interface PlanEstimate {
   /** Largest unit, bytes; (1 + readAhead) of them are buffered at most. */
   largestUnitBytes: number;
   transferSeconds: number;
+  /** CPU seconds of the decoding core: decoding the wanted bytes plus taking in all transferred bytes. */
   decodeSeconds: number;
   wallSeconds: number;
   requestUsd: number;
@@ -105,10 +113,17 @@ export const GCS_CONNECTION_BYTES_PER_SECOND = 100 * MiB;
 /**
  * Wanted (compressed) basket bytes the reference analysis gets through per
  * second on one core, ZSTD-5 production-shaped files: the figure
- * `npm run bench:scale` measures ("decode+analysis MB/s of wanted baskets");
- * a job can pass its own.
+ * `npm run bench:scale` measures ("MB/s of wanted baskets"; 5.4 MB/s median
+ * of 3 trials on a 1 GB synthetic file, a shared 2-core machine at load ~20,
+ * 2026-12-02); a job can pass its own.
  */
-export const DEFAULT_DECODE_BYTES_PER_SECOND = 20e6;
+export const DEFAULT_DECODE_BYTES_PER_SECOND = 5.4e6;
+/**
+ * Response bytes one core takes in per CPU-second through HttpSource:
+ * `npm run bench:scale` measures it (the CPU time of a child that only fetches
+ * the chosen plan's bytes): 108 MB per CPU-s on the shared machine, 2026-12-02.
+ */
+export const DEFAULT_RECEIVE_BYTES_PER_SECOND = 108e6;
 /** Class B: $0.004 per 10,000 (GCP-FACTS §7). */
 export const GCS_REQUEST_USD = 0.004 / 10_000;
 /** 1 vCPU + 2 GiB at Cloud Run tier-1 request-based prices (cost.ts DEFAULT_COST_MODEL). */
@@ -123,6 +138,7 @@ export function networkEnvironment(over: Partial<ReadEnvironment> = {}): ReadEnv
     connectionBytesPerSecond: GCS_CONNECTION_BYTES_PER_SECOND,
     concurrency: 16,
     decodeBytesPerSecond: DEFAULT_DECODE_BYTES_PER_SECOND,
+    receiveBytesPerSecond: DEFAULT_RECEIVE_BYTES_PER_SECOND,
     requestUsd: GCS_REQUEST_USD,
     instanceUsdPerSecond: DEFAULT_INSTANCE_USD_PER_SECOND,
     bufferBytes: DEFAULT_BUFFER_BYTES,
@@ -135,7 +151,7 @@ export function networkEnvironment(over: Partial<ReadEnvironment> = {}): ReadEnv
 
 /** A local disk or memory: requests cost nothing and arrive at once, so reading only what is wanted wins. */
 export function localEnvironment(over: Partial<ReadEnvironment> = {}): ReadEnvironment {
-  return networkEnvironment({ firstByteMs: 0.05, connectionBytesPerSecond: 2000 * MiB, requestUsd: 0, concurrency: 8, ...over });
+  return networkEnvironment({ firstByteMs: 0.05, connectionBytesPerSecond: 2000 * MiB, receiveBytesPerSecond: 4000e6, requestUsd: 0, concurrency: 8, ...over });
 }
 
 // --- The model ----------------------------------------------------------------
@@ -249,7 +265,8 @@ export function estimatePlan(kind: ReadPlanKind, layout: ShardLayout, env: ReadE
   const perUnit = units.length > 0 ? requests / units.length : 0;
   const parallel = Math.max(1, Math.min(env.concurrency, perUnit * (1 + env.readAhead)));
   const transferSeconds = (requests * latency + bytes / bw) / parallel;
-  const decodeSeconds = wantedBytes / env.decodeBytesPerSecond;
+  // the decoding core also takes in every transferred byte
+  const decodeSeconds = wantedBytes / env.decodeBytesPerSecond + bytes / env.receiveBytesPerSecond;
   // the pipeline fills with the first unit; after that the slower side sets the pace
   const fill = first.requests > 0 ? latency + first.bytes / (bw * Math.min(env.concurrency, first.requests)) : 0;
   const wallSeconds = Math.max(transferSeconds, decodeSeconds) + fill;
