@@ -4,16 +4,17 @@
 // as the peer. Trials are interleaved (ours, jsroot, ours, …) so machine noise
 // hits both alike; min and median are printed, and the phases of our open.
 //
-//   npm run bench:open [-- --trials 40]
+//   node --import tsx scripts/bench-open.ts [--trials 40]
 //
 // Phases (ours):
-//   file   RootFile.open: header, root directory, key list, streamer record bytes
-//   tree   read + inflate + parse the TTree record
+//   file   RootFile.open: header + root directory, then key list, streamer record and the 256 KiB tail
+//   tree   inflate the TTree record and skim it (each top-level branch's name, entries and span)
 //   branch look up every branch the analysis reads (Tree.branch) and type it (TreeReader.typeName)
 //          (the streamer infos are parsed here, on first use)
 //   physlite  PhysliteFile.open (file + tree + column schema + MetaData keys), then the lookups
 // jsroot: openFile(path) + readObject('CollectionTree') (it parses every branch).
 
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { openFile } from 'jsroot';
 import { RootFile, readTree } from '../shared/root/file';
@@ -36,9 +37,12 @@ interface Phases {
   tree: number;
   branch: number;
   total: number;
+  /** CPU time of the whole open (user + system), less disturbed than wall time on a shared machine. */
+  cpu: number;
 }
 
 async function ours(path: string, branches: string[]): Promise<Phases & { count: number }> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const source = new LocalFileSource(path);
   const file = await RootFile.open(source);
@@ -48,8 +52,9 @@ async function ours(path: string, branches: string[]): Promise<Phases & { count:
   const reader = new TreeReader(tree);
   for (const b of branches) await reader.typeName(tree.branch(b));
   const t3 = performance.now();
+  const c = process.cpuUsage(c0);
   await source.close();
-  return { file: t1 - t0, tree: t2 - t1, branch: t3 - t2, total: t3 - t0, count: tree.topLevelNames().length };
+  return { file: t1 - t0, tree: t2 - t1, branch: t3 - t2, total: t3 - t0, cpu: (c.user + c.system) / 1000, count: tree.topLevelNames().length };
 }
 
 async function physlite(path: string, branches: string[]): Promise<number> {
@@ -77,7 +82,7 @@ const fmt = (xs: number[]) => {
   return `min ${min.toFixed(2).padStart(6)} ms  median ${median.toFixed(2).padStart(6)} ms`;
 };
 
-console.log(`open benchmark: local files (warm page cache), ${TRIALS} interleaved trials after 3 warm-ups, node ${process.version}, one process`);
+console.log(`open benchmark: local files (warm page cache), ${TRIALS} interleaved trials after 3 warm-ups, node ${process.version}, one process, load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
 for (const s of SAMPLES) {
   const path = await samplePath(s.name);
   const branches = analysisBranches(s.profile);
@@ -86,7 +91,7 @@ for (const s of SAMPLES) {
     await physlite(path, branches);
     await jsroot(path);
   }
-  const rows: Record<keyof Phases, number[]> = { file: [], tree: [], branch: [], total: [] };
+  const rows: Record<keyof Phases, number[]> = { file: [], tree: [], branch: [], total: [], cpu: [] };
   const phys: number[] = [];
   const peer: number[] = [];
   let count = 0;
@@ -102,6 +107,7 @@ for (const s of SAMPLES) {
   console.log(`  ours  tree     ${fmt(rows.tree)}`);
   console.log(`  ours  branches ${fmt(rows.branch)}`);
   console.log(`  ours  total    ${fmt(rows.total)}`);
+  console.log(`  ours  total CPU ${fmt(rows.cpu)}`);
   console.log(`  PhysliteFile.open + branches ${fmt(phys)}`);
   console.log(`  jsroot open + readObject     ${fmt(peer)}`);
   console.log(`  ratio (median)  jsroot / ours total = ${(stat(peer).median / stat(rows.total).median).toFixed(1)}x`);

@@ -159,6 +159,18 @@ export class Cursor {
     throw this.error('CORRUPT', `unterminated class name`, start);
   }
 
+  /** TNamed's name only (the title is stepped over, not decoded). */
+  tnamedName(): string {
+    const { end } = this.versionHeader('TNamed');
+    this.tobject();
+    const name = this.tstring();
+    let n = this.u8();
+    if (n === 255) n = this.i32();
+    this.skip(n);
+    this.skipTo(end, 'TNamed');
+    return name;
+  }
+
   /**
    * Reads the (byte count, version) header of a streamed object. Returns the
    * version and the position just past the object (or -1 when the writer
@@ -323,7 +335,8 @@ export class Cursor {
     this.tstring(); // fName
     const n = this.i32();
     this.i32(); // fLowerBound
-    if (n < 0 || n > this.remaining()) throw this.error('CORRUPT', `${what} claims ${n} elements`);
+    // every element takes at least 4 bytes (a null pointer): checked before the array is sized
+    if (n < 0 || n * 4 > this.remaining()) throw this.error('CORRUPT', `${what} claims ${n} elements in ${this.remaining()} bytes`);
     const out: (T | null | undefined)[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = this.objectAny(readClass);
     this.skipTo(end, what);
@@ -336,7 +349,8 @@ export class Cursor {
     this.tobject();
     this.tstring(); // fName
     const n = this.i32();
-    if (n < 0 || n > this.remaining()) throw this.error('CORRUPT', `${what} claims ${n} elements`);
+    // every element takes at least 5 bytes (a null pointer and an empty option)
+    if (n < 0 || n * 5 > this.remaining()) throw this.error('CORRUPT', `${what} claims ${n} elements in ${this.remaining()} bytes`);
     const out: (T | null | undefined)[] = new Array(n);
     for (let i = 0; i < n; i++) {
       out[i] = this.objectAny(readClass);

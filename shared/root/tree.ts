@@ -160,7 +160,7 @@ export class Tree {
 
   /** Names of the top-level branches, in order, without parsing their records. */
   topLevelNames(): string[] {
-    return this.spans.map((s) => s.name);
+    return this.complete ? this.complete.map((b) => b.name) : this.spans.map((s) => s.name);
   }
 
   /** Every branch, depth first. */
@@ -174,6 +174,10 @@ export class Tree {
    * sub-branches (a schema built from names does not need the others).
    */
   *branchNames(): Generator<{ name: string; parent: string | undefined }> {
+    if (this.complete) {
+      for (const b of this.allBranches()) yield { name: b.name, parent: b.parent?.name };
+      return;
+    }
     for (let i = 0; i < this.spans.length; i++) {
       const span = this.spans[i]!;
       if (span.subBranches === 0 && !this.parsed[i]) yield { name: span.name, parent: undefined };
@@ -405,7 +409,9 @@ export class Tree {
 function entriesMismatch(tree: Tree, branch: string, entries: number): RootError {
   return new RootError(
     'CORRUPT',
-    `the tree says it has ${tree.entries} entries but branch ${branch} holds ${entries}: the file is inconsistent (ROOT would read ${tree.entries} entries and leave the missing ones unread or the extra ones unseen)`,
+    `the tree says it has ${tree.entries} entries but branch ${branch} holds ${entries}: the file is inconsistent (${
+      tree.entries > entries ? `ROOT would read entries past ${entries} of this branch as stale values` : `ROOT would read the first ${tree.entries} entries and never see the rest`
+    })`,
     { ...tree.context, branch },
   );
 }
@@ -454,7 +460,8 @@ function skimElement(c: Cursor): BranchSpan | undefined | 'eager' {
   let span: BranchSpan | undefined;
   c.objectAny((cls, cur) => {
     if (!BRANCH_CLASSES.has(cls)) return undefined;
-    span = { ...peekBranch(cls, cur), className: cls, start: at, end };
+    const peek = peekBranch(cls, cur);
+    span = { name: peek.name, className: cls, start: at, end, entries: peek.entries, subBranches: peek.subBranches };
     return undefined; // skipped to its end by objectAny
   });
   if (c.pos !== end) throw c.error('CORRUPT', `branch element did not end at its byte count`, at);
@@ -468,7 +475,7 @@ function peekBranch(cls: string, c: Cursor): { name: string; entries: number; su
   if (cls !== 'TBranch') c.versionHeader(cls);
   const { version } = c.versionHeader('TBranch');
   if (version < 10 || version > 13) throw c.error('UNSUPPORTED', `TBranch version ${version} (supported: 10–13)`);
-  const { name } = c.tnamed();
+  const name = c.tnamedName();
   c.skipObject('TAttFill');
   c.skip(4 * 4 + 8); // fCompress, fBasketSize, fEntryOffsetLen, fWriteBasket, fEntryNumber
   if (version >= 13) c.skipObject('TIOFeatures');
