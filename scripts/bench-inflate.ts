@@ -112,7 +112,7 @@ async function compare(cands: Candidate[]): Promise<Result[]> {
   for (const c of cands) await c.pass(); // warm up the JIT, allocators and caches
   const rates: number[][] = cands.map(() => []);
   const start = performance.now();
-  for (let round = 0; round < 5 || performance.now() - start < SECONDS * 1000 * cands.length; round++) {
+  for (let round = 0; round < 7 || performance.now() - start < SECONDS * 1000 * cands.length; round++) {
     for (let i = 0; i < cands.length; i++) {
       if (rates[i].length >= (cands[i].maxPasses ?? Infinity)) continue;
       const t0 = performance.now();

@@ -20,6 +20,9 @@ import { openRootFile, toPlainArray, type PlainValue } from '../shared/root/inde
 import { BufferSource } from '../shared/root/source';
 import { replaceNodeZstdDecompress, setZstdImplementation, zstdDecoders, zstdReady, type ZstdDecoderName } from '../shared/root/compression';
 import { REPO_ROOT, sampleBytes, samplePath } from '../scripts/lib/samples';
+import { recompressBaskets, zstdCompressor } from '../scripts/lib/recompress-zstd';
+import { PhysliteFile } from '../shared/physlite/index';
+import { referenceAnalysis } from '../shared/analysis/reference/index';
 
 const run = promisify(execFile);
 await zstdReady();
@@ -73,6 +76,28 @@ describe('zstd through the reader', () => {
     const r = JSON.parse(stdout) as { before: string; after: string; n: number };
     const hasNode = typeof (nodeZlib as { zstdDecompressSync?: unknown }).zstdDecompressSync === 'function';
     assert.deepEqual(r, { before: hasNode ? 'node' : 'fzstd', after: hasNode ? 'node+wasm' : 'wasm', n: 2421 });
+  });
+
+  test('a PHYSLITE sample with its baskets rewritten as zstd (bench:inflate) reads to the same analysis columns', async () => {
+    const name = 'DAOD_PHYSLITE_21.2.108.0.art.pool.root';
+    const original = await sampleBytes(name);
+    const { compress } = await zstdCompressor(5);
+    const r = await recompressBaskets(original, name, compress);
+    assert.ok(r.baskets > 1000, `${r.baskets} baskets rewritten`);
+    assert.ok(r.after <= r.before);
+    // the ZS block headers are where the ZL ones were
+    let zs = 0;
+    for (let i = 0; i + 2 < r.bytes.length; i++) if (r.bytes[i] === 0x5a && r.bytes[i + 1] === 0x53 && r.bytes[i + 2] === 1 && r.bytes[i + 9] === 0x28 && r.bytes[i + 10] === 0xb5) zs++;
+    assert.ok(zs >= r.baskets, `${zs} ZS blocks for ${r.baskets} baskets`);
+    const columnsOf = async (bytes: Uint8Array) => {
+      const file = await PhysliteFile.open(new BufferSource(bytes, name));
+      const columns = referenceAnalysis().prepare(file.schema, name).columns;
+      const chunk = await file.read(columns);
+      return columns.map((c) => toPlainArray(chunk.content(c).content));
+    };
+    const before = await columnsOf(original);
+    assert.ok(before.length >= 20 && before.every((c) => c.length === 40), 'the analysis columns of 40 events');
+    assert.ok(isDeepStrictEqual(await columnsOf(r.bytes), before));
   });
 
   test("Node's built-in decoder, under a Node >= 22.15", async (t) => {
