@@ -113,17 +113,17 @@ export const GCS_CONNECTION_BYTES_PER_SECOND = 100 * MiB;
 /**
  * Wanted (compressed) basket bytes the reference analysis gets through per
  * second on one core, ZSTD-5 production-shaped files: the figure
- * `npm run bench:scale` measures ("MB/s of wanted baskets"; 5.4 MB/s median
- * of 3 trials on a 1 GB synthetic file, a shared 2-core machine at load ~20,
- * 2026-12-02); a job can pass its own.
+ * `npm run bench:scale` measures ("MB/s of wanted baskets"; 8.3 MB/s median
+ * of 3 trials on a 1 GB synthetic file with the WASM zstd decoder, a shared
+ * 2-core machine at load ~12, 2026-12-02); a job can pass its own.
  */
-export const DEFAULT_DECODE_BYTES_PER_SECOND = 5.4e6;
+export const DEFAULT_DECODE_BYTES_PER_SECOND = 8.3e6;
 /**
  * Response bytes one core takes in per CPU-second through HttpSource:
  * `npm run bench:scale` measures it (the CPU time of a child that only fetches
- * the chosen plan's bytes): 108 MB per CPU-s on the shared machine, 2026-12-02.
+ * the chosen plan's bytes): 192 MB per CPU-s on the shared machine, 2026-12-02.
  */
-export const DEFAULT_RECEIVE_BYTES_PER_SECOND = 108e6;
+export const DEFAULT_RECEIVE_BYTES_PER_SECOND = 192e6;
 /** Class B: $0.004 per 10,000 (GCP-FACTS §7). */
 export const GCS_REQUEST_USD = 0.004 / 10_000;
 /** 1 vCPU + 2 GiB at Cloud Run tier-1 request-based prices (cost.ts DEFAULT_COST_MODEL). */
