@@ -27,7 +27,7 @@ interface NodeZstd {
 /**
  * A zstd compressor at `level` that writes the content size and no checksum,
  * as ROOT does: Node's built-in (>= 22.15) or libzstd as WebAssembly
- * (@bokuweb/zstd-wasm, a dev dependency).
+ * (@bokuweb/zstd-wasm, which `physlite synth` uses too).
  */
 export async function zstdCompressor(level: number): Promise<{ compress: Compress; by: string }> {
   const z = nodeZlib as unknown as Partial<NodeZstd>;
