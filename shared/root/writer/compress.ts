@@ -11,9 +11,11 @@
 //           zstd library compiled to WebAssembly (@bokuweb/zstd-wasm)
 //   lz4:N   an 8-byte big-endian XXH64 of the LZ4 block, then the block, from
 //           our own greedy LZ4 compressor (the level is recorded, not used)
-//   lzma:N  there is no LZMA encoder here (no pure-JavaScript one worth
-//           using): objects are stored uncompressed, which ROOT readers accept
-//           under any fCompress; the file's and branches' fCompress say lzma
+//   lzma:N  blocks of at most 32 KiB, each one .xz stream holding one
+//           literal-only LZMA2 chunk (lzma-literal.ts): real LZMA range coding
+//           without a match finder, so ratios are worse than xz's; the level
+//           is recorded, not used. One chunk per stream because jsroot reads
+//           only the first LZMA2 chunk of a block.
 
 import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
@@ -21,6 +23,7 @@ import { deflateSync } from 'node:zlib';
 import { RootError } from '../errors';
 import { xxhash64 } from '../compression/xxhash64';
 import { lz4Bound, lz4CompressBlock } from './lz4-block';
+import { LZMA_CHUNK, xzLiterals } from './lzma-literal';
 
 export type CodecName = 'zlib' | 'zstd' | 'lz4' | 'lzma';
 
@@ -89,11 +92,12 @@ export function zstdEncoderName(): string {
 }
 
 /** The codec's payload of one block (without the 9-byte header). */
-type BlockEncoder = (src: Uint8Array, start: number, end: number) => Uint8Array;
+type BlockEncoder = (src: Uint8Array, start: number, end: number) => Uint8Array | null;
 
 export async function createCompressor(setting: CompressionSetting): Promise<Compressor> {
   const { codec, level } = setting;
   let tag: [number, number, number] = [0, 0, 0];
+  let blockLimit = BLOCK_LIMIT;
   let encode: BlockEncoder | null = null;
   switch (codec) {
     case 'zlib':
@@ -127,7 +131,10 @@ export async function createCompressor(setting: CompressionSetting): Promise<Com
       break;
     }
     case 'lzma':
-      break; // stored as is (see the header)
+      tag = [0x58, 0x5a, 0]; // "XZ"
+      encode = xzLiterals;
+      blockLimit = LZMA_CHUNK;
+      break;
   }
   return {
     setting,
@@ -135,9 +142,10 @@ export async function createCompressor(setting: CompressionSetting): Promise<Com
       if (!encode) return null;
       const parts: Uint8Array[] = [];
       let total = 0;
-      for (let s = 0; s < data.length; s += BLOCK_LIMIT) {
-        const e = Math.min(data.length, s + BLOCK_LIMIT);
+      for (let s = 0; s < data.length; s += blockLimit) {
+        const e = Math.min(data.length, s + blockLimit);
         const payload = encode(data, s, e);
+        if (!payload) return null;
         total += HEADER + payload.length;
         if (total >= data.length || payload.length > BLOCK_LIMIT) return null;
         parts.push(payload);
@@ -145,7 +153,7 @@ export async function createCompressor(setting: CompressionSetting): Promise<Com
       const out = new Uint8Array(total);
       let p = 0;
       parts.forEach((payload, i) => {
-        const raw = Math.min(BLOCK_LIMIT, data.length - i * BLOCK_LIMIT);
+        const raw = Math.min(blockLimit, data.length - i * blockLimit);
         out[p] = tag[0];
         out[p + 1] = tag[1];
         out[p + 2] = tag[2];
