@@ -424,11 +424,11 @@ const tbItem = (word: string) => tbReport.items.filter((i) => i.item.includes(wo
 let job: { gb: number; files: number; jobSeconds: number; runSeconds: number; events: number } | null = null;
 if (values.job) {
   const want = Number(values['job-gb']);
-  // the files measured above, then 1 GB files of further seeds until there are enough bytes
+  // the files measured above, then files of the first size with further seeds until there are enough bytes
   const jobFiles: string[] = files.map((f) => f.path);
   let total = files.reduce((s, f) => s + f.bytes, 0);
   for (let seed = 2; total < want * GB; seed++) {
-    const f = await scaleFile(1, seed);
+    const f = await scaleFile(files[0]!.gb, seed);
     jobFiles.push(f.path);
     total += f.bytes;
   }
