@@ -19,7 +19,7 @@
 //             sequential `physlite run` on the same files
 //
 // Prints a table, then one JSON line (also written to .cache/scale/bench-scale.json,
-// which `npm run estimate` reads).
+// which `npm run estimate` reads; a --quick or --file run to bench-scale-quick.json).
 //
 //   npm run bench:scale [-- --quick] [--trials 3] [--sizes 1,2,4] [--job] [--job-gb 8] [--latencies 5,30,100] [--file PATH]
 
@@ -496,5 +496,6 @@ const json = {
   writes: files.map((f) => ({ gb: f.gb, bytes: f.bytes, writeSeconds: f.writeSeconds })),
 };
 mkdirSync(CACHE, { recursive: true });
-writeFileSync(path.join(CACHE, 'bench-scale.json'), JSON.stringify(json, null, 2));
+// a --quick or --file run never replaces the full run's figures that `npm run estimate` reads
+writeFileSync(path.join(CACHE, QUICK || values.file ? 'bench-scale-quick.json' : 'bench-scale.json'), JSON.stringify(json, null, 2));
 console.log(JSON.stringify(json));
