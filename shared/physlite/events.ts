@@ -10,7 +10,10 @@
 // typed arrays over the whole chunk (columnar): per-event offsets into flat
 // per-object values, never per-event objects.
 
-import { RootError, openRootFile, chunkClusters, type Content, type ListContent, type NumericArray, type NumericContent, type RecordContent, type RootFileHandle, type TreeReader, type OpenRootOptions, type ByteSource, type ClusterRange } from '../root/index';
+import { RootError, openRootFile, chunkClusters, type Branch, type BasketLocation, type Content, type ListContent, type NumericArray, type NumericContent, type RecordContent, type RootFileHandle, type TreeReader, type OpenRootOptions, type ByteSource, type ClusterRange } from '../root/index';
+import { openSource, type ByteRange } from '../root/source/index';
+import { PrefetchSource } from '../root/source/prefetch';
+import { chooseReadPlan, estimatePlan, localEnvironment, networkEnvironment, type ReadChoice, type ReadEnvironment, type ReadPlanKind, type ShardLayout } from '../root/source/read-strategy';
 import { PhysliteSchema, expectedBranch } from './schema';
 import { CollectionKeys, readCollectionKeys } from './event-format';
 
@@ -187,24 +190,46 @@ export interface ChunkOptions {
   chunkEntries?: number;
   /** Merge small clusters until a chunk has at least this many entries (default 1). */
   minEntries?: number;
+  /** How the baskets are fetched (default: the cheapest plan for the source, see read-strategy.ts). */
+  read?: ReadOptions;
+}
+
+export interface ReadOptions {
+  /** 'auto' (default): the cost model chooses; a plan name forces it; 'off': no read-ahead, each chunk's baskets fetched when it is read. */
+  plan?: 'auto' | 'off' | ReadPlanKind;
+  /** Overrides of the environment the model assumes (network or local, from the source's name and options). */
+  environment?: Partial<ReadEnvironment>;
 }
 
 /** A PHYSLITE file: its collections, the link keys, and chunked reading. */
 export class PhysliteFile {
+  /** The read plan of the last chunks() call, with the alternatives it was priced against (undefined for 'off'). */
+  lastReadChoice: ReadChoice | undefined;
+
   private constructor(
     readonly handle: RootFileHandle,
     readonly tree: TreeReader,
     readonly schema: PhysliteSchema,
     readonly keys: CollectionKeys,
+    private readonly prefetch: PrefetchSource,
   ) {}
 
   static async open(input: string | ByteSource, options: OpenRootOptions = {}): Promise<PhysliteFile> {
-    const handle = await openRootFile(input, options);
+    const inner = typeof input === 'string' ? await openSource(input, options.source) : input;
+    // every read goes through the prefetcher, which passes reads through until chunks() gives it a schedule
+    const prefetch = new PrefetchSource(inner);
+    let handle: RootFileHandle;
+    try {
+      handle = await openRootFile(prefetch, options);
+    } catch (e) {
+      if (typeof input === 'string') await inner.close().catch(() => undefined);
+      throw e;
+    }
     try {
       const tree = await handle.tree(TREE);
       // names only: parses just the branch records that have sub-branches, not all ~1,500
       const schema = PhysliteSchema.fromBranches(tree.tree.branchNames());
-      return new PhysliteFile(handle, tree, schema, await readCollectionKeys(handle));
+      return new PhysliteFile(handle, tree, schema, await readCollectionKeys(handle), prefetch);
     } catch (e) {
       await handle.close().catch(() => undefined);
       throw e;
@@ -247,13 +272,85 @@ export class PhysliteFile {
     return chunkClusters(this.tree.tree.clusters(), start, stop, options.minEntries ?? 1);
   }
 
-  /** Reads the declared columns chunk by chunk (cluster-aligned by default), one chunk in memory at a time. */
+  /**
+   * Reads the declared columns chunk by chunk (cluster-aligned by default),
+   * one chunk decoded at a time, while the next ones' bytes are fetched by the
+   * read plan (buffered bytes bounded by the plan's environment).
+   */
   async *chunks(refs: readonly string[], options: ChunkOptions = {}): AsyncGenerator<EventChunk> {
     const branches = this.branches(refs);
-    for (const range of this.chunkRanges(options)) {
-      const { entryStart, entryStop, columns } = await this.tree.read(branches, range);
-      yield new EventChunk(entryStart, entryStop, columns, this.schema, this.keys, this.name);
+    const ranges = this.chunkRanges(options);
+    const choice = options.read?.plan === 'off' ? undefined : this.readChoice(branches, ranges, options.read);
+    this.lastReadChoice = choice;
+    const unitOf = new Int32Array(ranges.length).fill(-1);
+    if (choice) {
+      choice.chosen.units.forEach((u, k) => unitOf.fill(k, u.firstChunk, u.lastChunk + 1));
+      this.prefetch.schedule(choice.chosen.units, this.environment(options.read).readAhead);
     }
+    try {
+      for (let i = 0; i < ranges.length; i++) {
+        if (choice) this.prefetch.advance(unitOf[i]!);
+        const { entryStart, entryStop, columns } = await this.tree.read(branches, ranges[i]!);
+        yield new EventChunk(entryStart, entryStop, columns, this.schema, this.keys, this.name);
+      }
+    } finally {
+      if (choice) this.prefetch.clear();
+    }
+  }
+
+  /** The environment the read model assumes for this file's source. */
+  environment(read: ReadOptions = {}): ReadEnvironment {
+    const inner = this.prefetch.inner;
+    const remote = /^(gs|https?):\/\//i.test(inner.name);
+    const opts = (inner as { options?: { maxGap?: number; maxRequestBytes?: number; maxWasteRatio?: number; concurrency?: number } }).options;
+    const fromSource: Partial<ReadEnvironment> = {};
+    if (opts && typeof opts.maxRequestBytes === 'number' && typeof opts.maxGap === 'number' && typeof opts.concurrency === 'number') {
+      fromSource.maxRequestBytes = opts.maxRequestBytes;
+      fromSource.concurrency = opts.concurrency;
+      fromSource.coalesce = { maxGap: opts.maxGap, maxRequestBytes: opts.maxRequestBytes, maxWasteRatio: opts.maxWasteRatio ?? 0.5 };
+    }
+    return (remote ? networkEnvironment : localEnvironment)({ ...fromSource, ...read.environment });
+  }
+
+  /**
+   * What the reader will fetch for each chunk: the on-disk baskets of the
+   * branches (and their sub-branches) that overlap the chunk and did not
+   * overlap the chunk before it (those the reader keeps decoded).
+   */
+  readLayout(branchNames: readonly string[], ranges: readonly ClusterRange[]): ShardLayout {
+    const leaves: Branch[] = [];
+    const visit = (b: Branch, depth: number) => {
+      if (b.baskets.length > 0) leaves.push(b);
+      if (depth < 8) for (const c of b.branches) visit(c, depth + 1);
+    };
+    for (const name of branchNames) visit(this.tree.tree.branch(name), 0);
+    const size = this.handle.file.size;
+    const chunks: ByteRange[][] = ranges.map(() => []);
+    const seen = new Set<BasketLocation>();
+    for (const leaf of leaves) {
+      const baskets = leaf.baskets;
+      let j = 0;
+      for (let i = 0; i < ranges.length; i++) {
+        const { entryStart, entryStop } = ranges[i]!;
+        while (j < baskets.length && baskets[j]!.entryStop <= entryStart) j++;
+        for (let k = j; k < baskets.length && baskets[k]!.entryStart < entryStop; k++) {
+          const b = baskets[k]!;
+          if (seen.has(b) || b.embedded || b.bytes <= 0 || b.seek < 0 || b.seek + b.bytes > size) continue;
+          seen.add(b);
+          chunks[i]!.push({ offset: b.seek, length: b.bytes });
+        }
+      }
+    }
+    return { chunks };
+  }
+
+  private readChoice(branches: readonly string[], ranges: readonly ClusterRange[], read: ReadOptions = {}): ReadChoice {
+    const layout = this.readLayout(branches, ranges);
+    const env = this.environment(read);
+    const plan = read.plan ?? 'auto';
+    if (plan === 'auto' || plan === 'off') return chooseReadPlan(layout, env);
+    const chosen = estimatePlan(plan, layout, env);
+    return { chosen, alternatives: [chosen] };
   }
 
   close(): Promise<void> {

@@ -268,6 +268,8 @@ function decodeWithWasm(payload: Uint8Array, dst: Uint8Array, frame: FrameFacts)
     // size_t is 32 bits here; libzstd's errors are (size_t)-code, i.e. negative as an i32
     if (x.ZSTD_isError(r)) libzstdFailure('wasm', -(r | 0), payload, frame, size);
     if (r !== size) fail('DECOMPRESSION', `zstd frame decodes to ${r} bytes, the block header declares ${size}`);
+    // libzstd allocates its decoding context inside ZSTD_decompress, which may grow (and detach) the memory again
+    if (wasmHeap.buffer !== x.memory.buffer) wasmHeap = new Uint8Array(x.memory.buffer);
     dst.set(wasmHeap.subarray(out, out + size));
   } finally {
     if (out !== 0) x.free(out);
