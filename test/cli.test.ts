@@ -49,6 +49,8 @@ test('dump prints one JSON array per entry equal to jsroot’s values', async ()
     ['uproot-small-evnt-tree-fullsplit.root', 'tree', 'ArrayI16[10]', 0, 4],
     ['uproot-HZZ-zlib.root', 'events', 'Jet_ID', 100, 110],
   ];
+  // one jsroot reader per file and tree: its first read decodes the whole tree, later ones reuse that
+  const oracles = new Map<string, ReturnType<typeof openOracle>>();
   for (const [file, tree, branch, start, stop] of cases) {
     const args = ['dump', await samplePath(file), '--tree', tree, '--branch', branch];
     if (start !== undefined) args.push('--start', String(start));
@@ -56,7 +58,8 @@ test('dump prints one JSON array per entry equal to jsroot’s values', async ()
     const r = await physlite(...args);
     assert.equal(r.code, 0, `${branch}: ${r.stderr}`);
     const got = JSON.parse(r.stdout);
-    const oracle = await openOracle(await sampleBytes(file), tree);
+    if (!oracles.has(`${file}/${tree}`)) oracles.set(`${file}/${tree}`, sampleBytes(file).then((bytes) => openOracle(bytes, tree)));
+    const oracle = await oracles.get(`${file}/${tree}`)!;
     const all = await oracle.read(branch);
     assert.ok(!(all instanceof Error), `jsroot reads ${branch}`);
     const want = all.slice(start ?? 0, stop ?? all.length);

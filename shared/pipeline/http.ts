@@ -45,7 +45,8 @@ function json(status: number, value: unknown, extra: Record<string, string> = {}
 }
 
 function html(status: number, body: string): HttpResponse {
-  return { status, headers: { 'content-type': HTML_TYPE, 'cache-control': 'no-store' }, body };
+  // the pages are self-contained (inline CSS and SVG, no script): anything else is refused, so markup that got past escaping could neither run nor load
+  return { status, headers: { 'content-type': HTML_TYPE, 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" }, body };
 }
 
 function wantsHtml(req: HttpRequest): boolean {

@@ -3,7 +3,9 @@
 // plots) and the list of recent jobs GET /jobs answers. Pure: data in, one
 // self-contained HTML5 document out (inline CSS and SVG, no scripts, no
 // external assets). A running job's page reloads itself with
-// <meta http-equiv="refresh">; a finished one does not.
+// <meta http-equiv="refresh">; a finished one does not. http.ts serves the
+// pages with a Content-Security-Policy that allows inline styles and nothing
+// else (no script, no loads), so keep them that way.
 //
 // Everything that comes from data (ids, labels, URLs, error messages,
 // histogram names) goes through escapeXml, so it shows as text.
@@ -145,16 +147,17 @@ code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.92em;
 .legend i { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 5px; vertical-align: -1px; }
 .legend .done i { background: var(--done); } .legend .failed i { background: var(--failed); }
 .legend .running i { background: var(--running); } .legend .pending i { background: var(--pending); border: 1px solid #c9ced4; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 20px; margin: 8px 0; font-size: 14px; }
+dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 4px 20px; margin: 8px 0; font-size: 14px; }
 dl.facts dt { color: #555; }
-dl.facts dd { margin: 0; font-variant-numeric: tabular-nums; }
+dl.facts dd { margin: 0; min-width: 0; overflow-wrap: anywhere; font-variant-numeric: tabular-nums; }
 ul.dataset { margin: 0; padding-left: 18px; }
-table { border-collapse: collapse; margin: 6px 0 12px; font-size: 14px; }
+table { border-collapse: collapse; margin: 6px 0 12px; font-size: 14px; display: block; max-width: 100%; overflow-x: auto; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #e6e6e6; text-align: left; vertical-align: top; }
 th { background: #f4f5f7; font-weight: 600; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.url { word-break: break-all; max-width: 420px; }
-td.err .msg { white-space: pre-wrap; word-break: break-word; }
+td.url { overflow-wrap: anywhere; min-width: 12em; max-width: 420px; }
+td.err { min-width: 16em; }
+td.err .msg { white-space: pre-wrap; overflow-wrap: anywhere; }
 td.err .code, td .code { color: var(--failed); font-weight: bold; }
 tr.more td { color: #666; font-style: italic; }
 .plots { display: flex; flex-wrap: wrap; gap: 16px; }
