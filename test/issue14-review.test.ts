@@ -24,8 +24,12 @@ const BIN = fileURLToPath(new URL('../bin/physlite.js', import.meta.url));
 const execFileP = promisify(execFile);
 
 async function physlite(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return physliteWith({}, ...args);
+}
+
+async function physliteWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20, timeout: 25_000 });
+    const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20, timeout: 25_000, env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -334,5 +338,47 @@ describe('dump ranges and the RNTuple sample', () => {
     await new Promise((resolve) => child.on('close', resolve));
     assert.equal(stdout.length, 10);
     assert.equal(stderr, '');
+  });
+});
+
+// ---------------------------------------------------------------------------
+describe('a tree whose entry count is patched in an uncompressed file', () => {
+  /** uproot-HZZ-uncompressed.root with the TTree's fEntries (the first int64 2421 after the class name "TTree") replaced. */
+  async function patchedTree(entries: bigint, name: string): Promise<string> {
+    const bytes = Buffer.from(await sampleBytes('uproot-HZZ-uncompressed.root'));
+    const at = bytes.indexOf(Buffer.from('TTree'));
+    const want = Buffer.alloc(8);
+    want.writeBigInt64BE(2421n);
+    const offset = bytes.indexOf(want, at);
+    assert.ok(at > 0 && offset > at && offset - at < 200, 'fEntries found just after the TTree streamer header');
+    bytes.writeBigInt64BE(entries, offset);
+    const file = path.join(dir, name);
+    await writeFile(file, bytes);
+    return file;
+  }
+
+  test('2^52, 2422, 2420, 0 and -5 entries against 2421 in the branches: exit 1 naming the disagreement, stdout empty or valid JSON, bounded memory', { timeout: 60_000 }, async () => {
+    const cases: [bigint, RegExp][] = [
+      [2n ** 52n, /4503599627370496 entries but branch NJet holds 2421/],
+      [2422n, /2422 entries but branch NJet holds 2421/],
+      [2420n, /2420 entries but branch NJet holds 2421/],
+      [0n, /0 entries but branch NJet holds 2421/],
+      [-5n, /-5 entries/],
+    ];
+    for (const [entries, message] of cases) {
+      const file = await patchedTree(entries, `hzz-${entries}.root`);
+      for (const range of [[], ['--start', '2419', '--stop', '2425'], ['--start', '0', '--stop', '3']]) {
+        // a 128 MiB heap: a decoder that sized anything by the claimed count would die here
+        const r = await physliteWith({ NODE_OPTIONS: '--max-old-space-size=128' }, 'dump', file, '--branch', 'NJet', ...range);
+        assert.equal(r.code, 1, `${entries} ${range.join(' ')}: ${r.stdout.slice(0, 200)} ${r.stderr}`);
+        if (r.stdout !== '') assert.doesNotThrow(() => JSON.parse(r.stdout), `${entries}: stdout is not JSON`);
+        assert.match(r.stderr, message, `${entries}`);
+        assert.match(r.stderr, /\[CORRUPT\]/);
+        assert.doesNotMatch(r.stderr, /\n\s+at /);
+      }
+      const i = await physlite('inspect', file);
+      assert.equal(i.code, 1, `${entries}`);
+      assert.match(i.stderr, message);
+    }
   });
 });
