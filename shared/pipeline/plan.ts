@@ -204,7 +204,7 @@ async function describe<T>(entry: string, secrets: readonly string[], fn: () => 
       const file = e.context.file;
       const detail = file && file !== entry && !e.detail.includes(file) ? `${file}: ${e.detail}` : e.detail;
       // scrubbing the line's own forms would miss what a library quotes differently (a redacted URL, the host)
-      const why = secrets.length > 0 ? e.code : scrubMessage(detail, secrets);
+      const why = secrets.length > 0 ? `error ${e.code}; the line is not quoted` : scrubMessage(detail, secrets);
       switch (e.code) {
         case 'SOURCE_NOT_FOUND':
           throw new RequestError(400, `dataset entry ${entry} was not found: ${why}`, 'dataset');
