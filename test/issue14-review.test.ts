@@ -237,6 +237,25 @@ describe('unusual files on disk', () => {
     }
   });
 
+  test('job --local: a FIFO as an index file, a FIFO named on an index line, a device as a .root: refused at once (exit 2), nothing read', { timeout: 30_000 }, async () => {
+    const root = path.join(dir, 'fifo-index');
+    await mkdir(root, { recursive: true });
+    await execFileP('mkfifo', [path.join(root, 'list.txt')]);
+    await execFileP('mkfifo', [path.join(root, 'ev.root')]);
+    await writeFile(path.join(root, 'idx.lst'), `# events\n${path.join(root, 'ev.root')}\n`);
+    await symlink('/dev/zero', path.join(root, 'zero.root'));
+    const cases: [string, RegExp][] = [
+      [path.join(root, 'list.txt'), /list\.txt: a FIFO, not a regular file/],
+      [path.join(root, 'idx.lst'), /line 2 of index file .*idx\.lst/],
+      [path.join(root, 'zero.root'), /zero\.root: a character device, not a regular file/],
+    ];
+    for (const [input, message] of cases) {
+      const r = await physlite('job', '--local', input, '--workers', '1');
+      assert.equal(r.code, 2, `${input}: ${r.stdout} ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+  });
+
   test('a directory symlink loop and a fan-out of links: run finishes, each file analysed once', { timeout: 30_000 }, async () => {
     const root = path.join(dir, 'loops');
     await mkdir(path.join(root, 'sub'), { recursive: true });
