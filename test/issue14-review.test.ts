@@ -202,6 +202,31 @@ describe('signed-URL secrets under other parameter names', () => {
     }
   });
 
+  test('the local server\'s status JSON, page and job list never show them', async () => {
+    const pipeline = new LocalPipeline({ workers: 1 });
+    try {
+      const { port } = await pipeline.serve(0);
+      const host = `127.0.0.1:${port}`;
+      const dataset = queries.map((q, i) => `${server.urlFor('not-root.root')}${q}&copy=${i}`);
+      const post = await rawRequest(port, { method: 'POST', headers: { host, 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ dataset }) });
+      assert.equal(post.status, 202, post.text);
+      const jobId = JSON.parse(post.text).jobId as string;
+      const status = await pipeline.waitFor(jobId, undefined, 50);
+      // URLs that differ in their query are different requests (a query may select the object): five shards
+      assert.equal(status.shards.failed, queries.length);
+      const texts = [
+        post.text,
+        (await rawRequest(port, { path: `/jobs/${encodeURIComponent(jobId)}?format=json`, headers: { host } })).text,
+        (await rawRequest(port, { path: `/jobs/${encodeURIComponent(jobId)}`, headers: { host, accept: 'text/html' } })).text,
+        (await rawRequest(port, { path: '/jobs?format=json', headers: { host } })).text,
+      ];
+      assert.match(texts[1]!, /not-root\.root/);
+      for (const text of texts) for (const secret of SECRETS) assert.equal(text.includes(secret), false, `${secret} in ${text.slice(0, 1500)}`);
+    } finally {
+      await pipeline.close();
+    }
+  });
+
   test('credentials in the URL\'s user-info are not shown either', async () => {
     const url = server.urlFor('not-root.root').replace('http://', 'http://alice:pa55word-XYZ@');
     const out = collect();
