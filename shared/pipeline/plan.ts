@@ -189,9 +189,10 @@ function tooMany(n: number, limit: number, shards = false): RequestError {
 
 /**
  * Runs `fn`, turning storage errors into RequestErrors that name the dataset
- * entry (`entry`, already safe to show). `secrets` are removed from the
- * storage error's text: the line of an index file and what it resolved to
- * (a system error quotes the path it could not open).
+ * entry (`entry`, already safe to show). `secrets` (the line of an index file
+ * and what it resolved to) mark an entry read from an index file: its storage
+ * error is reduced to its code, as a system or network error quotes the path,
+ * URL or host it could not reach.
  */
 async function describe<T>(entry: string, secrets: readonly string[], fn: () => Promise<T>): Promise<T> {
   try {
@@ -202,7 +203,8 @@ async function describe<T>(entry: string, secrets: readonly string[], fn: () => 
       // a listing's error may be about one file under the entry: name it
       const file = e.context.file;
       const detail = file && file !== entry && !e.detail.includes(file) ? `${file}: ${e.detail}` : e.detail;
-      const why = scrubMessage(detail, secrets);
+      // scrubbing the line's own forms would miss what a library quotes differently (a redacted URL, the host)
+      const why = secrets.length > 0 ? `error ${e.code}; the line is not quoted` : scrubMessage(detail, secrets);
       switch (e.code) {
         case 'SOURCE_NOT_FOUND':
           throw new RequestError(400, `dataset entry ${entry} was not found: ${why}`, 'dataset');
