@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { synthesize, type SynthResult } from '../shared/root/writer/synth';
 import { parseCompression } from '../shared/root/writer/compress';
+import { rewriteTree } from '../shared/root/writer/tree-rewrite';
 import { openRootFile, elementToPlain, RootError } from '../shared/root/index';
 import { analyseFile } from '../shared/analysis/runner';
 import { createAnalysis } from '../shared/analysis/registry';
@@ -117,11 +118,40 @@ async function checkValues(name: string, result: SynthResult, profile: Profile):
   assert.ok(changed > 0, 'no float value was jittered');
 }
 
+describe('synth: TTree re-serialisation', () => {
+  test('with nothing to change it gives back every source TTree record byte for byte', async () => {
+    let trees = 0;
+    for (const name of [R21, R22]) {
+      const f = await openRootFile((await source(name)).path);
+      try {
+        for (const key of f.file.root.keys.filter((k) => k.className === 'TTree')) {
+          const { data, keylen } = await f.file.readKeyObject(key);
+          assert.ok(Buffer.from(rewriteTree(data, keylen, keylen, { branch: () => null })).equals(Buffer.from(data)), `${name} ${key.name};${key.cycle}`);
+          trees++;
+        }
+      } finally {
+        await f.close();
+      }
+    }
+    assert.equal(trees, 18); // r21: 8 trees in two cycles and CollectionTree; r22: CollectionTree
+  });
+});
+
 describe('synth: values read back by jsroot and by our reader', () => {
   for (const codec of ['zstd:5', 'zlib:1', 'lz4:4', 'lzma:6']) {
     test(`r22 sample, ${codec}, 1200 events`, async () => {
       const r = await write(R22, `r22-${codec.replace(':', '')}.root`, { events: 1200, codec });
       await checkValues(R22, r, 'r22');
+      // the baskets carry the codec's block tag
+      const f = await openRootFile(r.file);
+      const basket = (await f.tree('CollectionTree')).tree.branch('AnalysisJetsAuxDyn.pt').baskets[0]!;
+      const [raw] = await f.file.readRanges([{ offset: basket.seek, length: basket.bytes }]);
+      await f.close();
+      const v = Buffer.from(raw!.buffer, raw!.byteOffset, raw!.byteLength);
+      const keylen = v.readInt16BE(14);
+      const tag = { 'zstd:5': 'ZS', 'zlib:1': 'ZL', 'lz4:4': 'L4', 'lzma:6': 'XZ' }[codec]!;
+      assert.equal(v.toString('latin1', keylen, keylen + 2), tag);
+      assert.ok(v.readInt32BE(0) - keylen < v.readInt32BE(6), 'compressed: fNbytes - fKeylen < fObjlen');
     });
   }
   test('r21 sample, zstd:5, 1100 events, small baskets (split clusters)', async () => {
@@ -294,6 +324,22 @@ describe('synth: command line', () => {
     await f.close();
   });
 
+  test('--files K writes a dataset of K files with consecutive seeds', async () => {
+    const file = path.join(dir, 'set', 'part.root');
+    mkdirSync(path.dirname(file));
+    const { code, text } = await run(['--from', (await source(R21)).path, '--events', '50', '--seed', '9', '--files', '3', '--compression', 'lz4:1', '--out', file]);
+    assert.equal(code, 0);
+    const names = ['part_0001.root', 'part_0002.root', 'part_0003.root'];
+    names.forEach((n, i) => assert.match(text, new RegExp(`${n}: .* 50 events resampled from 40 \\(seed ${9 + i}\\)`)));
+    const bytes = names.map((n) => readFileSync(path.join(dir, 'set', n)));
+    assert.ok(!bytes[0]!.equals(bytes[1]!));
+    for (const n of names) {
+      const f = await openRootFile(path.join(dir, 'set', n));
+      assert.equal((await f.tree('CollectionTree')).tree.entries, 50);
+      await f.close();
+    }
+  });
+
   test('bad arguments give clear errors', async () => {
     const from = (await source(R22)).path;
     const out = path.join(dir, 'bad.root');
@@ -303,6 +349,8 @@ describe('synth: command line', () => {
     await assert.rejects(run(['--from', from, '--events', '10', '--out', out, '--compression', 'gzip:5']), (e: Error) => e instanceof UsageError && /CODEC:LEVEL/.test(e.message));
     await assert.rejects(run(['--from', from, '--events', '10', '--out', out, '--compression', 'zstd:40']), (e: Error) => e instanceof UsageError && /level 40 is outside 1–22/.test(e.message));
     await assert.rejects(run(['--from', from, '--events', '10', '--out', out, '--max-basket', '100']), (e: Error) => e instanceof UsageError && /--max-basket/.test(e.message));
+    await assert.rejects(run(['--from', from, '--events', '10', '--out', out, '--files', '0']), (e: Error) => e instanceof UsageError && /--files must be an integer ≥ 1/.test(e.message));
+    await assert.rejects(run(['--from', from, '--events', '10', '--out', out, '--bogus']), (e: Error) => e instanceof UsageError && /bogus/.test(e.message));
     await assert.rejects(run(['--from', path.join(dir, 'missing.root'), '--events', '10', '--out', out]), (e: Error) => e instanceof RootError && e.code === 'SOURCE_NOT_FOUND');
     await assert.rejects(run(['--from', from, '--events', '10', '--out', out, '--tree', 'NoSuchTree']), (e: Error) => e instanceof RootError && e.code === 'NOT_FOUND');
   });

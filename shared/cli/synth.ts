@@ -3,21 +3,23 @@
 
 import { parseCommandLine, UsageError } from './usage';
 import { synthesize, type SynthResult } from '../root/writer/synth';
-import { parseCompression } from '../root/writer/compress';
+import { parseCompression, zstdEncoderName } from '../root/writer/compress';
 import { openRootFile, RootError } from '../root/index';
 import { PhysliteSchema } from '../physlite/index';
 import { chooseProfile, profileColumns } from '../analysis/reference/profiles';
 
 export const SYNTH_USAGE = `  physlite synth --from SAMPLE.root --events N --out FILE [--compression zstd:5]
-                 [--auto-flush 500] [--max-basket 131072] [--seed S] [--report]
+                 [--auto-flush 500] [--max-basket 131072] [--seed S] [--files K] [--report]
       A production-shaped file: SAMPLE's trees, branches and streamer infos,
       with N events resampled whole from SAMPLE (seeded: the same seed gives
       the same bytes), floats jittered in their lowest bits, baskets flushed
       every --auto-flush events as Athena does (production: zstd:5, 500,
       131072; about 870 MB per 107,000 events). Codecs: zlib:N, zstd:N, lz4:N,
-      lzma:N (lzma writes uncompressed baskets: there is no LZMA encoder here).
+      lzma:N (our lzma codes literals only, no matches: larger than xz's).
       Prints size, speed and compressed/uncompressed ratios against SAMPLE's
       (analysis branches flagged beyond ±25%; --report lists every branch).
+      --files K writes K files FILE_0001.root … with seeds S … S+K-1: a
+      dataset to rehearse a deployment with (ratios shown for the last file).
 `;
 
 function intOption(value: string | undefined, name: string, fallback: number | undefined, min = 1): number {
@@ -28,6 +30,13 @@ function intOption(value: string | undefined, name: string, fallback: number | u
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
   return n;
+}
+
+/** FILE.root → FILE_0001.root, … (zero-padded to the count's width, at least 4 digits). */
+function numbered(out: string, i: number, count: number): string {
+  const digits = Math.max(4, String(count).length);
+  const m = /^(.*?)(\.root)?$/.exec(out)!;
+  return `${m[1]}_${String(i + 1).padStart(digits, '0')}${m[2] ?? ''}`;
 }
 
 /** The analysis branches of a PHYSLITE tree (empty when no analysis profile fits it). */
@@ -79,6 +88,7 @@ export async function synthCommand(args: string[], out: NodeJS.WritableStream): 
     seed: { type: 'string' },
     tree: { type: 'string' },
     report: { type: 'boolean' },
+    files: { type: 'string' },
   });
   if (positionals.length) throw new UsageError(`synth takes no positional arguments (got ${positionals.join(' ')})`);
   if (!values.from) throw new UsageError('synth needs --from SAMPLE.root');
@@ -94,30 +104,43 @@ export async function synthCommand(args: string[], out: NodeJS.WritableStream): 
   } catch (e) {
     throw new UsageError(e instanceof RootError ? e.detail : String(e));
   }
-  const started = Date.now();
-  let peakRss = process.memoryUsage().rss;
-  const result = await synthesize({
-    source: values.from,
-    out: values.out,
-    events,
-    seed,
-    compression,
-    autoFlush,
-    maxBasket,
-    tree: values.tree,
-    onCluster: (done, total) => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      if (done % 20 === 0 || done === total) process.stderr.write(`\rsynth: cluster ${done}/${total}`);
-      if (done === total) process.stderr.write('\n');
-    },
-  });
-  const seconds = (Date.now() - started) / 1000;
-  const mb = result.bytes / 1e6;
-  out.write(
-    `${result.file}: ${mb.toFixed(1)} MB, ${result.events} events resampled from ${result.sourceEvents} (seed ${seed}), ` +
-      `${result.clusters} clusters of ${autoFlush}, ${result.baskets} baskets, ${compression.codec}:${compression.level}${result.large ? ', 64-bit layout' : ''}\n` +
-      `written in ${seconds.toFixed(1)} s: ${(mb / seconds).toFixed(1)} MB/s of file on one core (Node ${process.version}), peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB\n`,
-  );
+  const files = intOption(values.files, 'files', 1);
+  if (seed + files - 1 > 0xffffffff) throw new UsageError(`--seed + --files must stay below 2^32`);
+  const outputs = files === 1 ? [values.out] : Array.from({ length: files }, (_, i) => numbered(values.out!, i, files));
+  let last: SynthResult | undefined;
+  for (let i = 0; i < outputs.length; i++) {
+    const fileSeed = seed + i;
+    const started = Date.now();
+    const cpuStart = process.cpuUsage();
+    let peakRss = process.memoryUsage().rss;
+    const result = await synthesize({
+      source: values.from,
+      out: outputs[i]!,
+      events,
+      seed: fileSeed,
+      compression,
+      autoFlush,
+      maxBasket,
+      tree: values.tree,
+      onCluster: (done, total) => {
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        if (done % 20 === 0 || done === total) process.stderr.write(`\rsynth: ${outputs.length > 1 ? `file ${i + 1}/${outputs.length}, ` : ''}cluster ${done}/${total}`);
+        if (done === total) process.stderr.write('\n');
+      },
+    });
+    const seconds = (Date.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuStart);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const mb = result.bytes / 1e6;
+    out.write(
+      `${result.file}: ${mb.toFixed(1)} MB, ${result.events} events resampled from ${result.sourceEvents} (seed ${fileSeed}), ` +
+        `${result.clusters} clusters of ${autoFlush}, ${result.baskets} baskets, ${compression.codec}:${compression.level}${result.large ? ', 64-bit layout' : ''}\n` +
+        `written in ${seconds.toFixed(1)} s: ${(mb / seconds).toFixed(1)} MB/s of file (${(mb / cpuSeconds).toFixed(1)} MB per CPU second: the figure on a busy machine) on one core, ` +
+        `Node ${process.version}, ${zstdEncoderName()}, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB\n`,
+    );
+    last = result;
+  }
+  const result = last!;
   const analysis = values.tree && values.tree !== 'CollectionTree' ? [] : await analysisBranches(values.from);
   const { lines, outside } = ratioReport(result, analysis, values.report ?? false);
   if (lines.length) {

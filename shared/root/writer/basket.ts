@@ -7,12 +7,12 @@
 
 import { ByteWriter } from './byte-writer';
 import type { Compressor } from './compress';
-import { BEGIN, keyLength, needsLargeKey, writeKeyHeader } from './records';
+import { BEGIN, FIXED_DATIME, needsLargeKey } from './records';
 
 const TBASKET_HEADER = 19;
 
 export function basketKeyLength(branchName: string, treeName: string, seekKey: number): number {
-  return keyLength({ className: 'TBasket', name: branchName, title: treeName, large: needsLargeKey(seekKey) }) + TBASKET_HEADER;
+  return 18 + (needsLargeKey(seekKey) ? 16 : 8) + namesOf(branchName, treeName).length + TBASKET_HEADER;
 }
 
 /** Bytes of the entry-offset table for n entries. */
@@ -48,16 +48,47 @@ export interface BasketRecord {
 }
 
 const header = new ByteWriter(512);
+/** The key's three strings (class, branch, tree) as written, per branch: encoded once, not once per basket. */
+const names = new Map<string, Uint8Array>();
+
+function namesOf(branchName: string, treeName: string): Uint8Array {
+  const id = `${treeName}\u0000${branchName}`;
+  let b = names.get(id);
+  if (!b) {
+    const w = new ByteWriter(64);
+    w.tstring('TBasket');
+    w.tstring(branchName);
+    w.tstring(treeName);
+    b = w.bytes().slice();
+    if (names.size > 100_000) names.clear();
+    names.set(id, b);
+  }
+  return b;
+}
 
 export function basketRecord(s: BasketSpec): BasketRecord {
   const large = needsLargeKey(s.seekKey);
-  const key = { className: 'TBasket', name: s.branchName, title: s.treeName, large, seekKey: s.seekKey, seekPdir: BEGIN };
-  const keylen = keyLength(key) + TBASKET_HEADER;
+  const strings = namesOf(s.branchName, s.treeName);
+  const keylen = 18 + (large ? 16 : 8) + strings.length + TBASKET_HEADER;
   const objlen = s.payload.length;
   const stored = s.compressor.compress(s.payload) ?? s.payload;
   const nbytes = keylen + stored.length;
   header.reset();
-  writeKeyHeader(header, { ...key, nbytes, objlen, keylen });
+  // the TKey (see records.ts writeKeyHeader), with the strings pre-encoded
+  header.i32(nbytes);
+  header.i16(large ? 1004 : 4);
+  header.i32(objlen);
+  header.u32(FIXED_DATIME);
+  header.i16(keylen);
+  header.i16(1);
+  if (large) {
+    header.i64(s.seekKey);
+    header.i64(BEGIN);
+  } else {
+    header.u32(s.seekKey);
+    header.u32(BEGIN);
+  }
+  header.raw(strings);
   header.u16(s.version);
   header.i32(keylen + objlen); // fBufferSize
   header.i32(s.nevBufSize);

@@ -7,18 +7,23 @@
 //
 //   zlib:N  node:zlib deflate at level N (a zlib stream, as ROOT writes)
 //   zstd:N  one zstd frame per block, with its content size and no checksum,
-//           from the zstd library compiled to WebAssembly (@bokuweb/zstd-wasm)
+//           from Node's zstd where the runtime has it (Node ≥ 22.15), else the
+//           zstd library compiled to WebAssembly (@bokuweb/zstd-wasm)
 //   lz4:N   an 8-byte big-endian XXH64 of the LZ4 block, then the block, from
 //           our own greedy LZ4 compressor (the level is recorded, not used)
-//   lzma:N  an xz stream of uncompressed LZMA2 chunks (see xz-stored.ts): the
-//           baskets end up stored uncompressed, with fCompress saying lzma
+//   lzma:N  blocks of at most 32 KiB, each one .xz stream holding one
+//           literal-only LZMA2 chunk (lzma-literal.ts): real LZMA range coding
+//           without a match finder, so ratios are worse than xz's; the level
+//           is recorded, not used. One chunk per stream because jsroot reads
+//           only the first LZMA2 chunk of a block.
 
 import { createRequire } from 'node:module';
+import * as zlib from 'node:zlib';
 import { deflateSync } from 'node:zlib';
 import { RootError } from '../errors';
 import { xxhash64 } from '../compression/xxhash64';
 import { lz4Bound, lz4CompressBlock } from './lz4-block';
-import { xzStored } from './xz-stored';
+import { LZMA_CHUNK, xzLiterals } from './lzma-literal';
 
 export type CodecName = 'zlib' | 'zstd' | 'lz4' | 'lzma';
 
@@ -74,22 +79,43 @@ function loadZstd(): Promise<ZstdWasm> {
   return zstdWasm;
 }
 
+type NativeZstd = (data: Uint8Array, options: { params: Record<number, number>; pledgedSrcSize: number }) => Uint8Array;
+
+/** Node's own zstd (Node ≥ 22.15), several times faster than the WebAssembly build; undefined before. */
+export function nativeZstd(): NativeZstd | undefined {
+  return (zlib as unknown as { zstdCompressSync?: NativeZstd }).zstdCompressSync;
+}
+
+/** Which zstd encoder this runtime uses. */
+export function zstdEncoderName(): string {
+  return nativeZstd() ? `Node ${process.version} native zstd` : 'zstd WebAssembly (@bokuweb/zstd-wasm)';
+}
+
 /** The codec's payload of one block (without the 9-byte header). */
-type BlockEncoder = (src: Uint8Array, start: number, end: number) => Uint8Array;
+type BlockEncoder = (src: Uint8Array, start: number, end: number) => Uint8Array | null;
 
 export async function createCompressor(setting: CompressionSetting): Promise<Compressor> {
   const { codec, level } = setting;
-  let tag: [number, number, number];
-  let encode: BlockEncoder;
+  let tag: [number, number, number] = [0, 0, 0];
+  let blockLimit = BLOCK_LIMIT;
+  let encode: BlockEncoder | null = null;
   switch (codec) {
     case 'zlib':
       tag = [0x5a, 0x4c, 8]; // "ZL", deflate
-      encode = (src, s, e) => deflateSync(src.subarray(s, e), { level });
+      // a window no larger than the block: the same matches, less memory to set up per basket
+      encode = (src, s, e) => deflateSync(src.subarray(s, e), { level, windowBits: Math.min(15, Math.max(9, Math.ceil(Math.log2(e - s + 1)))) });
       break;
     case 'zstd': {
       tag = [0x5a, 0x53, 1]; // "ZS", zstd format version 1
-      const z = await loadZstd();
-      encode = (src, s, e) => z.compress(src.subarray(s, e), level);
+      const native = nativeZstd();
+      if (native) {
+        const c = zlib.constants as unknown as Record<string, number>;
+        const params = { [c.ZSTD_c_compressionLevel!]: level, [c.ZSTD_c_contentSizeFlag!]: 1, [c.ZSTD_c_checksumFlag!]: 0 };
+        encode = (src, s, e) => native(src.subarray(s, e), { params, pledgedSrcSize: e - s });
+      } else {
+        const z = await loadZstd();
+        encode = (src, s, e) => z.compress(src.subarray(s, e), level);
+      }
       break;
     }
     case 'lz4': {
@@ -106,17 +132,20 @@ export async function createCompressor(setting: CompressionSetting): Promise<Com
     }
     case 'lzma':
       tag = [0x58, 0x5a, 0]; // "XZ"
-      encode = (src, s, e) => xzStored(src, s, e);
+      encode = xzLiterals;
+      blockLimit = LZMA_CHUNK;
       break;
   }
   return {
     setting,
     compress(data: Uint8Array): Uint8Array | null {
+      if (!encode) return null;
       const parts: Uint8Array[] = [];
       let total = 0;
-      for (let s = 0; s < data.length; s += BLOCK_LIMIT) {
-        const e = Math.min(data.length, s + BLOCK_LIMIT);
+      for (let s = 0; s < data.length; s += blockLimit) {
+        const e = Math.min(data.length, s + blockLimit);
         const payload = encode(data, s, e);
+        if (!payload) return null;
         total += HEADER + payload.length;
         if (total >= data.length || payload.length > BLOCK_LIMIT) return null;
         parts.push(payload);
@@ -124,7 +153,7 @@ export async function createCompressor(setting: CompressionSetting): Promise<Com
       const out = new Uint8Array(total);
       let p = 0;
       parts.forEach((payload, i) => {
-        const raw = Math.min(BLOCK_LIMIT, data.length - i * BLOCK_LIMIT);
+        const raw = Math.min(blockLimit, data.length - i * blockLimit);
         out[p] = tag[0];
         out[p + 1] = tag[1];
         out[p + 2] = tag[2];

@@ -11,7 +11,7 @@
 /** Bits of a float's mantissa never touched: the value moves by < 2^-(this - 1) relative. */
 export const F32_PROTECTED = 12;
 export const F64_PROTECTED = 20;
-const F32_BITS = 8;
+const F32_BITS = 11;
 const F64_BITS = 16;
 
 export type JitterKind = 'f32' | 'f64';
@@ -20,6 +20,8 @@ export type JitterKind = 'f32' | 'f64';
 export interface JitterPlan {
   kind: JitterKind;
   header: number;
+  /** vector<vector<float|double>>: after the entry's header and outer size, each inner vector is its size then its values. */
+  nested?: boolean;
 }
 
 /** A xorshift32 stream: fast, and the same numbers for the same seed everywhere. */
@@ -47,7 +49,36 @@ function trailingZeros(x: number): number {
  * An entry whose value bytes are not whole values is left as it is.
  */
 export function jitterEntry(view: DataView, start: number, end: number, plan: JitterPlan, rng: Xorshift32): void {
-  const from = start + plan.header;
+  if (plan.nested) return jitterNested(view, start, end, plan, rng);
+  jitterValues(view, start + plan.header, end, plan.kind, rng);
+}
+
+/** vector<vector<T>>: byte count and version, outer size, then (size, values) per inner vector; a malformed entry is left alone. */
+function jitterNested(view: DataView, start: number, end: number, plan: JitterPlan, rng: Xorshift32): void {
+  const size = plan.kind === 'f32' ? 4 : 8;
+  let p = start + plan.header;
+  if (p + 4 > end) return;
+  const n = view.getInt32(p);
+  p += 4;
+  // check the whole entry first: only a well-formed one is touched
+  let q = p;
+  for (let j = 0; j < n && q <= end; j++) {
+    if (q + 4 > end) return;
+    const m = view.getInt32(q);
+    if (m < 0) return;
+    q += 4 + m * size;
+  }
+  if (n < 0 || q !== end) return;
+  for (let j = 0; j < n; j++) {
+    const m = view.getInt32(p);
+    p += 4;
+    jitterValues(view, p, p + m * size, plan.kind, rng);
+    p += m * size;
+  }
+}
+
+function jitterValues(view: DataView, from: number, end: number, kind: JitterKind, rng: Xorshift32): void {
+  const plan = { kind };
   if (plan.kind === 'f32') {
     if (from > end || (end - from) % 4 !== 0) return;
     const top = 23 - F32_PROTECTED;

@@ -9,7 +9,7 @@ import { decompressObject } from '../compression';
 import type { RootFile } from '../file';
 import type { Branch, Tree } from '../tree';
 import { interpret } from '../interpretation';
-import { FixedPrimitiveDecoder, JaggedPrimitiveDecoder, VectorPrimitiveDecoder } from '../decode';
+import { FixedPrimitiveDecoder, JaggedPrimitiveDecoder, NestedVectorDecoder, VectorPrimitiveDecoder } from '../decode';
 import type { JitterPlan } from './jitter';
 
 export interface SourceBranch {
@@ -82,6 +82,10 @@ async function jitterPlanOf(tree: Tree, branch: Branch): Promise<JitterPlan | nu
   if (decoder instanceof JaggedPrimitiveDecoder) {
     const kind = kindOf(decoder.dtype, decoder.double32);
     return kind ? { kind, header: decoder.headerBytes } : null;
+  }
+  if (decoder instanceof NestedVectorDecoder && decoder.depth === 2 && decoder.item.kind === 'primitive') {
+    const kind = kindOf(decoder.item.dtype, false);
+    return kind ? { kind, header: 6, nested: true } : null;
   }
   if (decoder instanceof VectorPrimitiveDecoder) {
     const kind = kindOf(decoder.dtype, decoder.double32);

@@ -199,16 +199,7 @@ export async function synthesize(o: SynthOptions): Promise<SynthResult> {
           const entries = j - i;
           const total = size + (s.variable ? offsetTableBytes(entries) : 0);
           if (total > scratch.length) scratch = new Uint8Array(Math.max(total, scratch.length * 2));
-          const view = new DataView(scratch.buffer, 0, total);
-          let at = 0;
-          for (let k = 0; k < entries; k++) {
-            const e = clusterPicks[i + k]!;
-            const a = s.starts[e]!, b = s.starts[e + 1]!;
-            starts[k] = at;
-            scratch.set(s.data.subarray(a, b), at);
-            if (s.jitter) jitterEntry(view, at, at + b - a, s.jitter, jitterRng);
-            at += b - a;
-          }
+          fillEntries(s, clusterPicks, i, entries, scratch, total, starts, jitterRng);
           const payload = scratch.subarray(0, total);
           if (s.variable) writeOffsetTable(payload, size, starts, entries, keylen);
           const rec = basketRecord({ branchName: s.branch.name, treeName: tree.name, seekKey, payload, dataLength: size, entries, version: s.basketVersion, nevBufSize: s.nevBufSize, compressor });
@@ -274,6 +265,29 @@ export async function synthesize(o: SynthOptions): Promise<SynthResult> {
     throw e;
   } finally {
     if (typeof o.source === 'string') await source.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Copies the picked source entries [first, first + entries) of a cluster into
+ * scratch, back to back, jittering their floats; starts[k] receives where
+ * entry k begins. Synchronous and allocation-free: it runs once per basket.
+ */
+function fillEntries(s: SourceBranch, picks: Int32Array, first: number, entries: number, scratch: Uint8Array, total: number, starts: Int32Array, rng: Xorshift32): void {
+  const view = new DataView(scratch.buffer, 0, total);
+  const data = s.data;
+  const from = s.starts;
+  const plan = s.jitter;
+  let at = 0;
+  for (let k = 0; k < entries; k++) {
+    const e = picks[first + k]!;
+    const a = from[e]!, b = from[e + 1]!;
+    starts[k] = at;
+    // most entries are a few bytes: a loop beats making a subarray for each
+    if (b - a < 64) for (let x = a, y = at; x < b; x++, y++) scratch[y] = data[x]!;
+    else scratch.set(data.subarray(a, b), at);
+    if (plan) jitterEntry(view, at, at + b - a, plan, rng);
+    at += b - a;
   }
 }
 
