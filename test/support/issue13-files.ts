@@ -51,13 +51,14 @@ export function jsrootBranches(tree: { fBranches: unknown }): JBranch[] {
  * u1 u2 u3, then the frame: magic 28 B5 2F FD, the frame header descriptor
  * (bits 7-6 content-size flag, bit 5 single segment, bits 1-0 dictionary-id
  * flag), a window byte unless single segment, the dictionary id, then the
- * content size field (flag 0 → 1 byte only when single segment).
+ * content size field (flag 0 → 1 byte only when single segment). Undefined
+ * when the basket is stored uncompressed.
  */
-export function zstdFrameOf(file: Uint8Array, seek: number): { start: number; end: number; contentSizeOffset: number | undefined; dataOffset: number } {
+export function zstdFrameOf(file: Uint8Array, seek: number): { start: number; end: number; contentSizeOffset: number | undefined; dataOffset: number } | undefined {
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const keyLen = view.getUint16(seek + 14);
   const block = seek + keyLen;
-  if (file[block] !== 0x5a || file[block + 1] !== 0x53) throw new Error(`no ZS block header at ${block}`);
+  if (file[block] !== 0x5a || file[block + 1] !== 0x53) return undefined; // stored uncompressed
   const compressed = file[block + 3]! | (file[block + 4]! << 8) | (file[block + 5]! << 16);
   const start = block + 9;
   if (view.getUint32(start, true) !== 0xfd2fb528) throw new Error(`no ZSTD magic at ${start}`);
