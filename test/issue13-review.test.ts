@@ -20,7 +20,7 @@ import { samplePath } from '../scripts/lib/samples';
 import { openOracle, type OracleTree, type Plain } from './support/jsroot-oracle';
 import { plainAnalysis, readPlainEvents } from './support/plain-analysis';
 import { startRangeServer } from './support/range-server';
-import { synthArgs, jsrootBranches, zstdFrameOf, type SynthOptions } from './support/issue13-files';
+import { synthArgs, jsrootBranches, zstdFrameOf, xxh64, rootZstdRleBlock, type SynthOptions } from './support/issue13-files';
 
 const BIN = fileURLToPath(new URL('../bin/physlite.js', import.meta.url));
 const execFileP = promisify(execFile);
@@ -405,4 +405,26 @@ test('r21 source: the other trees (MetaData, POOLContainer, ##Params, …) and t
     });
     assert.ok(compared > 0, `${name}: some branch compared`);
   }
+});
+
+test('a ZSTD basket with a content checksum: verified (a flipped data byte is a CHECKSUM error), content size and memory limit checked before allocating', async () => {
+  const { decompressObject, zstdReady } = await import('../shared/root/compression');
+  const { DEFAULT_LIMITS } = await import('../shared/root/errors');
+  await zstdReady();
+  // The XXH64 of the specification's test vectors, so the hand-built frames are right.
+  assert.equal(xxh64(new Uint8Array(0)), 0xef46db3751d8e999n);
+  assert.equal(xxh64(new TextEncoder().encode('a')), 0xd24ec4f1a98c6e5bn);
+  assert.equal(xxh64(new TextEncoder().encode('abc')), 0x44bc2cf5ad770999n);
+  const content = new Uint8Array(200).fill(0x41);
+  const ctx = { file: 'hand.root', branch: 'Hand.branch', basket: 3 };
+  const good = rootZstdRleBlock(0x41, 200);
+  assert.deepEqual(Array.from(decompressObject(good, content.length, ctx)), Array.from(content), 'the hand-built frame decodes');
+  const flipped = Uint8Array.from(good);
+  flipped[9 + 9] ^= 0x10; // the RLE byte: 200 bytes of 0x51, whose checksum is not the one stored
+  assert.throws(() => decompressObject(flipped, content.length, ctx), (e: unknown) => e instanceof RootError && e.code === 'CHECKSUM' && /Hand\.branch/.test(e.message) && /basket/.test(e.message));
+  // The frame says 199 bytes, ROOT's header 200.
+  const wrongSize = rootZstdRleBlock(0x41, 200, 199);
+  assert.throws(() => decompressObject(wrongSize, content.length, ctx), (e: unknown) => e instanceof RootError && ['CORRUPT', 'DECOMPRESSION'].includes(e.code));
+  // Over the memory limit: refused before decoding.
+  assert.throws(() => decompressObject(good, content.length, ctx, { ...DEFAULT_LIMITS, maxObjectBytes: 100 }), (e: unknown) => e instanceof RootError && e.code === 'LIMIT');
 });
