@@ -428,3 +428,21 @@ test('a ZSTD basket with a content checksum: verified (a flipped data byte is a 
   // Over the memory limit: refused before decoding.
   assert.throws(() => decompressObject(good, content.length, ctx, { ...DEFAULT_LIMITS, maxObjectBytes: 100 }), (e: unknown) => e instanceof RootError && e.code === 'LIMIT');
 });
+
+test('--files 2 --seed 7 writes FILE_0001.root and FILE_0002.root, the same bytes as single runs with seeds 7 and 8', async () => {
+  const sub = path.join(dir, 'files');
+  mkdirSync(sub);
+  const from = await samplePath(R22);
+  const base = ['synth', '--from', from, '--events', '4', '--compression', 'lz4:1', '--auto-flush', '3'];
+  const r = await physlite(...base, '--seed', '7', '--files', '2', '--out', path.join(sub, 'set.root'));
+  assert.equal(r.code, 0, r.stderr);
+  for (const [k, seed] of [[1, 7], [2, 8]] as const) {
+    const name = `set_000${k}.root`;
+    const single = path.join(sub, `seed${seed}`);
+    mkdirSync(single);
+    const s = await physlite(...base, '--seed', String(seed), '--out', path.join(single, name));
+    assert.equal(s.code, 0, s.stderr);
+    assert.ok(readFileSync(path.join(sub, name)).equals(readFileSync(path.join(single, name))), `${name} is seed ${seed}'s file`);
+  }
+  assert.ok(!existsSync(path.join(sub, 'set_0003.root')));
+});
