@@ -328,7 +328,7 @@ test('remote open of a synthetic file over HTTP ranges: at most 3 requests befor
 });
 
 test('the reference analysis (physlite run --json) on a synthetic file equals the plain per-event oracle on jsroot values', async () => {
-  for (const [from, profile, events] of [[R22, 'r22', 150], [R21, 'r21', 100]] as const) {
+  for (const [from, profile, events] of [[R22, 'r22', 120], [R21, 'r21', 80]] as const) {
     const file = await synth(`analysis-${profile}`, { from, events, compression: 'zstd:5', autoFlush: 100, seed: 21 });
     const r = await physlite('run', file, '--json');
     assert.equal(r.code, 0, r.stderr);
