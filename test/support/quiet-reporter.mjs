@@ -91,16 +91,20 @@ export default async function* quietReporter(source) {
 
   yield '\n';
   for (const line of summary) yield `ℹ ${line}\n`;
-  // node's own counts when it gave them (they count a parent whose subtest failed as failed too)
+  // node's own counts when it gave them (they count a parent whose subtest failed as failed too);
+  // a cancelled test (timed out, or cut short by its file ending) counts as failed here
   const count = (what, own) => Number(summary.map((l) => new RegExp(`^${what} (\\d+)$`).exec(l)?.[1]).find((n) => n !== undefined) ?? own);
-  yield `${count('pass', passed)} passed, ${count('fail', failed)} failed\n`;
+  yield `${count('pass', passed)} passed, ${count('fail', failed) + count('cancelled', 0)} failed\n`;
 }
 
 /** The original error behind node's wrapper (ERR_TEST_FAILURE carries it as `cause`). */
 function describe(error) {
   if (error === undefined) return '(no error recorded)';
+  const show = (e) => inspect(e, { depth: 6, colors: false, breakLength: 120 });
   const original = error?.code === 'ERR_TEST_FAILURE' && error.cause !== undefined ? error.cause : error;
-  const text = inspect(original, { depth: 6, colors: false, breakLength: 120 });
+  let text = show(original);
+  // an error that did not survive the trip from the test process (it shows as {}): node's own wrapper says more
+  if (original !== error && /^\{\s*\}$/.test(text)) text = `${show(error)}\n(the error itself arrived empty: ${text})`;
   const kind = error?.failureType && error.failureType !== 'testCodeFailure' ? `(${error.failureType}) ` : '';
   return kind + text;
 }
