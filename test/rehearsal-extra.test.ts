@@ -243,7 +243,7 @@ describe('the orchestrator', () => {
     assert.equal(again.body.created, false);
     assert.equal(again.body.jobId, 'pubsub-denied-1');
     assert.equal(again.body.shards, 2);
-    const job = await r.waitForJob('pubsub-denied-1', 20_000);
+    const job = await r.waitForJob('pubsub-denied-1', 60_000);
     assertFinishedExact(job, 2, 1, 1);
     assert.equal(job.published, true);
   });
@@ -259,7 +259,7 @@ describe('the orchestrator', () => {
     // warmed by a job of its own first, as the shared instance is: the time limit below is for the outage, not a cold start
     const warm = await postJob(own.url, { ...request, jobId: 'pubsub-down-warm-up' });
     assert.equal(warm.status, 202, warm.text);
-    assertFinishedExact(await r.waitForJob('pubsub-down-warm-up', 20_000), 1, 0, 1);
+    assertFinishedExact(await r.waitForJob('pubsub-down-warm-up', 60_000), 1, 0, 1);
     const calls = r.pubsub.rpcLog.length;
     r.pubsub.setPublishFault({ code: grpc.status.UNAVAILABLE, topics: [r.topics.shards] });
     const t0 = Date.now();
@@ -278,7 +278,7 @@ describe('the orchestrator', () => {
     // whatever happened to the first request, the job must be finished by repeating it
     const again = await postJob(r.orchestratorUrl, request);
     assert.ok(again.status === 200 || again.status === 202, again.text);
-    assertFinishedExact(await r.waitForJob('pubsub-down-1', 20_000), 1, 0, 1);
+    assertFinishedExact(await r.waitForJob('pubsub-down-1', 60_000), 1, 0, 1);
     assert.ok(first, `no answer to the POST after ${Date.now() - t0} ms (${String(failure)}); the stand-in answered ${unavailable} Publish calls UNAVAILABLE meanwhile`);
     assert.equal(first.status, 503, first.text);
     assert.match(String(first.body.error), /pubsub-down-1/);
@@ -297,7 +297,7 @@ describe('the orchestrator', () => {
       assert.equal(x.body.files, 2);
     }
     assert.deepEqual([a.body.created, b.body.created].sort(), [false, true]);
-    const job = await r.waitForJob('same-id-twice', 20_000);
+    const job = await r.waitForJob('same-id-twice', 60_000);
     assertFinishedExact(job, 2, 1, 1);
     // one plan stored, each shard published (at least once: the second request may publish the plan again) and recorded once
     const db = r.firestore.firestore();
@@ -326,7 +326,7 @@ describe('the orchestrator', () => {
     await r.upload('topic-id/r22.root', r22);
     const request = { dataset: r.gs('topic-id/'), shardMB: WHOLE_FILE_MB, jobId: 'from-the-topic' };
     const first = await r.publishJob(request);
-    const job = await r.waitForJob('from-the-topic', 20_000);
+    const job = await r.waitForJob('from-the-topic', 60_000);
     assertFinishedExact(job, 1, 0, 1);
     const second = await r.publishJob({ kind: 'job', request });
     await r.pubsub.idle(10_000);
@@ -349,7 +349,7 @@ describe('the orchestrator', () => {
     let job: JobStatus;
     try {
       messageId = await r.publishJob({ dataset: r.gs('topic-503/'), shardMB: WHOLE_FILE_MB });
-      job = await r.waitForJob(`msg-${messageId}`, 20_000);
+      job = await r.waitForJob(`msg-${messageId}`, 60_000);
     } finally {
       r.pubsub.setPublishFault(undefined);
     }
@@ -454,7 +454,7 @@ describe('the status function', () => {
     const jobId = body.jobId as string;
     assert.equal(body.status, `${r.statusUrl}/jobs/${jobId}`);
     assert.equal(headers.get('location'), body.status);
-    const job = await r.waitForJob(jobId, 20_000);
+    const job = await r.waitForJob(jobId, 60_000);
     assertFinishedExact(job, 1, 0, 1);
     assert.equal(job.label, label);
     // the links the 202 gave, followed as a script and as a browser would
@@ -488,7 +488,7 @@ describe('Cloud Storage through the real client', () => {
     assert.equal(body.files, 2);
     assert.equal(body.shards, 2);
     assert.ok(r.gcs.listRequests - lists >= 2, `listing requests: ${r.gcs.listRequests - lists}`);
-    assertFinishedExact(await r.waitForJob(body.jobId as string, 20_000), 2, 1, 1);
+    assertFinishedExact(await r.waitForJob(body.jobId as string, 60_000), 2, 1, 1);
   });
 
   test('an index file of URLs in the bucket (comments, blank lines, a relative name, one file named twice): read through the client, those files planned once each, exact result', async () => {
@@ -503,7 +503,7 @@ describe('Cloud Storage through the real client', () => {
     assert.equal(body.shards, 2);
     assert.equal(body.duplicatesDropped, 1);
     assert.equal(body.bytes, r21.length + r22.length);
-    assertFinishedExact(await r.waitForJob(body.jobId as string, 20_000), 2, 1, 1);
+    assertFinishedExact(await r.waitForJob(body.jobId as string, 60_000), 2, 1, 1);
   });
 
   test('a prefix without the trailing slash that is also the start of a sibling folder (gs://…/run1 beside run10/): the same files as the local listing of that path', async () => {
@@ -523,7 +523,7 @@ describe('Cloud Storage through the real client', () => {
     }
     const { status, body } = await r.submit({ dataset: r.gs('sibling/run1'), shardMB: WHOLE_FILE_MB });
     assert.equal(status, 202, JSON.stringify(body));
-    const job = await r.waitForJob(body.jobId as string, 20_000);
+    const job = await r.waitForJob(body.jobId as string, 60_000);
     assert.equal(body.files, 1, `planned ${String(body.files)} files for gs://…/sibling/run1`);
     assertFinishedExact(job, 1, 0, 1);
   });
@@ -550,7 +550,7 @@ describe('Cloud Storage through the real client', () => {
     try {
       const { status, body } = await r.submit({ dataset: r.gs('vanish/'), shardMB: WHOLE_FILE_MB });
       assert.equal(status, 202, JSON.stringify(body));
-      job = await r.waitForJob(body.jobId as string, 20_000);
+      job = await r.waitForJob(body.jobId as string, 60_000);
     } finally {
       off();
     }
