@@ -12,15 +12,15 @@
 // little about production files (printed as such).
 //
 //   npm run estimate [-- --tb 10 --instances 1000 --shard-mb 1024 --vcpu 1 --memory-gib 2
-//                        --events-per-cluster 1000 --kb-per-event 15 --seconds 2 --measured PATH]
+//                        --events-per-cluster 500 --kb-per-event 15 --seconds 2 --measured PATH]
 //
 // Storage requests are counted per cluster, not per MiB: a worker opens its
 // file (a few requests), then reads the analysis branches' baskets cluster by
 // cluster, a few coalesced requests each. The samples are tiny (40 and 100
 // events in 1-2 clusters), so their requests per MiB say nothing about a 1 GiB
 // file; their requests per cluster do. Production PHYSLITE is written with
-// clusters of 1000 events (Athena's PoolWriteConfig: TREE_AUTO_FLUSH = 1000
-// for DAOD_PHYSLITE), the default of --events-per-cluster.
+// clusters of 500 events (Athena's PoolWriteConfig: AutoFlush 500 for
+// DAOD_PHYSLITE; the 2022 version said 1000), the default of --events-per-cluster.
 //
 // Runs offline: the samples come from ../shared/data (scripts/lib/samples.ts).
 
@@ -44,7 +44,7 @@ const OPTIONS = {
   'shard-mb': { type: 'string', default: '1024' },
   vcpu: { type: 'string', default: String(DEFAULT_COST_MODEL.instances.worker.vcpu) },
   'memory-gib': { type: 'string', default: String(DEFAULT_COST_MODEL.instances.worker.memoryGiB) },
-  'events-per-cluster': { type: 'string', default: '1000' },
+  'events-per-cluster': { type: 'string', default: '500' },
   /** Default: the samples' own (which overstate it: small files carry proportionally more metadata). */
   'kb-per-event': { type: 'string' },
   seconds: { type: 'string', default: '2' },
@@ -52,7 +52,7 @@ const OPTIONS = {
   measured: { type: 'string' },
 } as const;
 
-const USAGE = 'usage: npm run estimate -- [--tb 10] [--instances 1000] [--shard-mb 1024] [--vcpu 1] [--memory-gib 2] [--events-per-cluster 1000] [--kb-per-event N] [--seconds 2] [--measured PATH|none]';
+const USAGE = 'usage: npm run estimate -- [--tb 10] [--instances 1000] [--shard-mb 1024] [--vcpu 1] [--memory-gib 2] [--events-per-cluster 500] [--kb-per-event N] [--seconds 2] [--measured PATH|none]';
 const { values } = (() => {
   try {
     return parseArgs({ options: OPTIONS });
