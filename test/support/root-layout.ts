@@ -195,3 +195,36 @@ export function relayoutIntoSubdirectories(original: Uint8Array, tree: OriginalK
   writeFileHeader(out, { large: true, begin, end, nbytesName, seekInfo: streamer.seek, nbytesInfo: streamer.nbytes });
   return out;
 }
+
+/**
+ * Ends a small (32-bit) file whose top directory holds one keyed object, already
+ * written at `objectKey.seekKey`: its key list, the root directory record, and the
+ * file header (no streamer infos). Returns the file's bytes.
+ */
+export function finishOneKeyFile(w: Writer, fileName: string, objectKey: KeyFields): Uint8Array {
+  const keysAt = w.length;
+  const listKey = { className: 'TFile', name: fileName, title: '' };
+  const objectKeyLen = keyLength(objectKey, false);
+  const keysLen = keyLength(listKey, false) + 4 + objectKeyLen;
+  writeKey(w, { ...listKey, nbytes: keysLen, objlen: keysLen - keyLength(listKey, false), seekKey: keysAt, seekPdir: 100 }, false);
+  w.u32(1);
+  writeKey(w, objectKey, false);
+
+  const begin = w.length;
+  const nbytesName = keyLength(listKey, false) + 2 + listKey.name.length;
+  writeKey(w, { ...listKey, nbytes: nbytesName + 300, objlen: 300, seekKey: begin, seekPdir: 0 }, false);
+  w.str(listKey.name);
+  w.str('');
+  w.u16(5); // TDirectory version (small)
+  w.u32(0); // fDatimeC
+  w.u32(0); // fDatimeM
+  w.u32(keysLen);
+  w.u32(nbytesName);
+  w.u32(begin); // fSeekDir
+  w.u32(0); // fSeekParent
+  w.u32(keysAt); // fSeekKeys
+  for (let i = 0; i < 280; i++) w.u8(0);
+  const out = Uint8Array.from(w.bytes);
+  writeFileHeader(out, { large: false, begin, end: out.length, nbytesName, seekInfo: 0, nbytesInfo: 0 });
+  return out;
+}

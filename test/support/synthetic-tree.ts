@@ -10,7 +10,7 @@
 // embedded in the branch's fBaskets array (flag 12: fixed-size, flag 11: with
 // entry offsets; both followed by the basket's buffer).
 
-import { keyLength, writeFileHeader, writeKey, Writer } from './root-layout';
+import { finishOneKeyFile, keyLength, writeKey, Writer } from './root-layout';
 
 export const SYNTHETIC_ENTRIES = 7;
 export const nValue = (i: number): number => i % 3;
@@ -253,32 +253,7 @@ export function syntheticTreeFile(): Uint8Array {
   smallKey(w, { ...treeKey, nbytes: treeKeylen + treeBody.length, objlen: treeBody.length, seekKey: treeAt });
   w.raw(treeBody.bytes);
 
-  const keysAt = w.length;
-  const listKey = { className: 'TFile', name: 'synthetic.root', title: '' };
-  const keysLen = smallKeyLength(listKey) + 4 + treeKeylen;
-  smallKey(w, { ...listKey, nbytes: keysLen, objlen: keysLen - smallKeyLength(listKey), seekKey: keysAt });
-  w.u32(1);
-  smallKey(w, { ...treeKey, nbytes: treeKeylen + treeBody.length, objlen: treeBody.length, seekKey: treeAt });
-
-  const begin = w.length;
-  const nbytesName = smallKeyLength(listKey) + 2 + listKey.name.length;
-  smallKey(w, { ...listKey, nbytes: nbytesName + 300, objlen: 300, seekKey: begin });
-  w.str(listKey.name);
-  w.str('');
-  w.u16(5); // TDirectory version (small)
-  w.u32(0);
-  w.u32(0);
-  w.u32(keysLen);
-  w.u32(nbytesName);
-  w.u32(begin); // fSeekDir
-  w.u32(0); // fSeekParent
-  w.u32(keysAt); // fSeekKeys
-  for (let i = 0; i < 280; i++) w.u8(0);
-  const end = w.length;
-
-  const out = Uint8Array.from(w.bytes);
-  writeFileHeader(out, { large: false, begin, end, nbytesName, seekInfo: 0, nbytesInfo: 0 }); // no streamer infos
-  return out;
+  return finishOneKeyFile(w, 'synthetic.root', { ...treeKey, nbytes: treeKeylen + treeBody.length, objlen: treeBody.length, seekKey: treeAt, seekPdir: 100 });
 }
 
 const smallKeyLength = (k: { className: string; name: string; title: string }) => keyLength(k, false);
